@@ -1,0 +1,3 @@
+from wm.cli.app import main
+
+main()

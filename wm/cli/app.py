@@ -1,0 +1,86 @@
+"""The top-level Typer app: global flags, user-error handling and command registration.
+
+Command modules import wm.core (and so torch) inside their functions only, which keeps
+`wm --help` fast.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from wm.core.errors import WMError
+
+DEBUG_KEY = "wm_debug"
+
+
+class UserError(click.ClickException):
+    """A WMError on its way out: one red line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {self.message}", soft_wrap=True)
+
+
+class WMGroup(TyperGroup):
+    """Root group that turns WMError into UserError unless debugging was asked for."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WMError as err:
+            if ctx.meta.get(DEBUG_KEY) or os.environ.get("WM_DEBUG") == "1":
+                raise
+            raise UserError(str(err)) from None
+
+
+app = typer.Typer(
+    cls=WMGroup,
+    name="wm",
+    help="Action-conditioned world models: collect data, train, evaluate, roll out, play, share.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from wm import __version__
+
+        typer.echo(f"wm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks (or set WM_DEBUG=1)."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """wm: imagine what comes next from frames and actions."""
+    ctx.meta[DEBUG_KEY] = debug or os.environ.get("WM_DEBUG") == "1"
+
+
+def _register() -> None:
+    from wm.cli import data, hub, rollout, train
+
+    for module in (data, train, rollout, hub):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

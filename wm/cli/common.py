@@ -1,0 +1,38 @@
+"""Helpers shared by command modules: config resolution, output console."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from wm.core.config import Config
+
+PRESET_OPTION = typer.Option(
+    None, "--preset", "-p", help="Preset name or YAML path; repeat to merge left to right."
+)
+PRINT_CONFIG_OPTION = typer.Option(False, "--print-config", help="Print the resolved config as YAML and exit.")
+OVERRIDES_ARGUMENT = typer.Argument(None, help="key=value overrides, e.g. data.path=pong.h5 train.lr=3e-4")
+
+
+def console():  # noqa: ANN201 - rich is imported lazily
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def resolve_config(presets: list[str] | None, overrides: list[str] | None, *, first: tuple[str, ...] = ()) -> Config:
+    """Config from `first` presets, then the user's presets, then overrides."""
+    from wm.core.config import load_config
+
+    names = list(first) + list(presets or [])
+    return load_config(names or ["default"], overrides or [])
+
+
+def print_config(config: Config) -> None:
+    from rich.syntax import Syntax
+
+    from wm.core.config import config_to_yaml
+
+    console().print(Syntax(config_to_yaml(config), "yaml", background_color="default"))

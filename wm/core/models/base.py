@@ -1,0 +1,94 @@
+"""The one interface every world model family implements.
+
+Trainer, checkpoints, hub, rollout, play and eval only use what is defined here, so
+they never ask whether they hold the RSSM ``WorldModel`` or the ``FlexibleWorldModel``.
+
+Tensor conventions (B batch, T time, C/H/W frame, A action size):
+- frames in: uint8 (B, T, C, H, W) in [0, 255] (float in [0, 255] is accepted too);
+- frames out: float32 (B, T, C, H, W) in [0, 1];
+- actions: int64 (B, T) for discrete spaces, float32 (B, T, A) for continuous ones;
+  ``actions[:, t]`` is taken at ``frames[:, t]`` and produces ``frames[:, t + 1]``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from wm.core.config.schema import ModelConfig
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+
+State = Any  # model-specific recurrent state (a tensor dataclass); opaque to callers
+
+
+@dataclass
+class Imagined:
+    """The result of imagining H steps: the state after the last step and its outputs."""
+
+    state: State
+    frames: torch.Tensor | None  # (B, H, C, H, W) float in [0, 1], None when decode=False
+    rewards: torch.Tensor | None = None  # (B, H) when the model has a reward head
+    continues: torch.Tensor | None = None  # (B, H) probability of not terminating
+
+
+class WorldModelBase(nn.Module, ABC):
+    """Base class: a loss on sequences, observe, imagine, decode and the module API."""
+
+    def __init__(self, config: ModelConfig, spec: DataSpec) -> None:
+        super().__init__()
+        self.config = config
+        self.spec = spec
+
+    # -- learning --------------------------------------------------------------------
+    @abstractmethod
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Scalar loss and its named parts (detached) for a batch of sequences.
+
+        ``batch``: ``frames`` (B, T, C, H, W), ``actions`` (B, T[, A]), optional
+        ``rewards`` (B, T) and ``terminals`` (B, T).
+        """
+
+    # -- imagination -----------------------------------------------------------------
+    @abstractmethod
+    def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> State:
+        """Belief state after seeing ``frames`` (B, T, ...) with ``actions`` (B, T-1[, A]) between them."""
+
+    @abstractmethod
+    def imagine(self, state: State, actions: torch.Tensor, decode: bool = True) -> Imagined:
+        """Step ``state`` forward through ``actions`` (B, H[, A]); frame h is the result of action h."""
+
+    @abstractmethod
+    def decode(self, state: State) -> torch.Tensor:
+        """The frame (B, C, H, W) in [0, 1] that ``state`` stands for."""
+
+    # -- modules ---------------------------------------------------------------------
+    @abstractmethod
+    def module_names(self) -> list[str]:
+        """Names of the replaceable parts, e.g. ``["encoder", "dynamics", "decoder"]``."""
+
+    def get_module(self, name: str) -> nn.Module:
+        self._check_name(name)
+        return getattr(self, name)
+
+    def set_module(self, name: str, module: nn.Module) -> None:
+        """Replace a named part; subclasses check that the replacement fits."""
+        self._check_name(name)
+        setattr(self, name, module)
+
+    def freeze_module(self, name: str) -> None:
+        for param in self.get_module(name).parameters():
+            param.requires_grad_(False)
+
+    def unfreeze_module(self, name: str) -> None:
+        for param in self.get_module(name).parameters():
+            param.requires_grad_(True)
+
+    def _check_name(self, name: str) -> None:
+        names = self.module_names()
+        if name not in names:
+            raise WMError(f"model has no module '{name}'; its modules are: {', '.join(names)}")
