@@ -1,0 +1,107 @@
+"""The data a run trains on: the dataset file, its training/held-out split, loaders and context clips.
+
+The last ``data.holdout_episodes`` episodes are held back from training; they provide the
+context clips stored in checkpoints, the sample GIFs and the end-of-training evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from wm.core.config import Config
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """A dataset split into training and held-out episodes, frames resized to ``image_size``."""
+
+    path: Path
+    spec: DataSpec  # height and width are the model's image size
+    train_episodes: list[int]
+    holdout_episodes: list[int]
+    lengths: list[int]  # steps of every episode
+
+    @classmethod
+    def open(cls, config: Config) -> TrainingData:
+        from wm.core.data import open_dataset
+
+        path = Path(config.data.path) if config.data.path else _builtin()
+        dataset = open_dataset(path)
+        count, holdout = dataset.num_episodes, config.data.holdout_episodes
+        if holdout < 0 or holdout >= count:
+            raise WMError(
+                f"data.holdout_episodes={holdout} leaves no training episodes in {path} "
+                f"({count} episode(s)); expected 0 <= holdout < {count}"
+            )
+        train = list(range(count - holdout))
+        size = config.data.image_size
+        spec = dataclasses.replace(dataset.spec, height=size, width=size)
+        return cls(path, spec, train, list(range(count - holdout, count)), [int(n) for n in dataset.lengths])
+
+    @property
+    def train_frames(self) -> int:
+        return sum(self.lengths[i] for i in self.train_episodes)
+
+    def eval_horizons(self, config: Config) -> list[int]:
+        """Horizons scored at the end (1 and ``train.sample_steps``); checks a held-out episode is long enough."""
+        need = config.data.context_len + config.train.sample_steps
+        longest = max((self.lengths[i] for i in self.holdout_episodes), default=0)
+        if config.train.eval_at_end and self.holdout_episodes and longest < need:
+            raise WMError(
+                f"train.eval_at_end: evaluation needs a held-out episode of data.context_len + train.sample_steps "
+                f"= {need} steps, the longest in {self.path} has {longest}; lower them or set train.eval_at_end=false"
+            )
+        return sorted({1, config.train.sample_steps})
+
+    def steps_per_epoch(self, config: Config, world_size: int) -> int:
+        """``train.steps_per_epoch``, or about one pass over the training frames when it is 0."""
+        if config.train.steps_per_epoch > 0:
+            return config.train.steps_per_epoch
+        per_step = config.train.batch_size * config.train.seq_len * world_size
+        return max(1, self.train_frames // per_step)
+
+    def loader(self, config: Config, start_step: int, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, torch.Tensor]]:
+        """Training batches from step ``start_step`` on; the stream is a pure function of (seed, step, rank)."""
+        from wm.core.data import make_loader
+
+        return make_loader(
+            self.path,
+            seq_len=config.train.seq_len,
+            batch_size=config.train.batch_size,
+            seed=config.seed,
+            start_step=start_step,
+            episodes=self.train_episodes,
+            num_workers=config.data.num_workers,
+            image_size=config.data.image_size,
+            rank=rank,
+            world_size=world_size,
+        )
+
+    def context_clips(self, config: Config) -> dict[str, torch.Tensor]:
+        """``data.context_clips`` clips of ``data.context_len`` frames with their actions (held-out first)."""
+        from wm.core.data import make_loader
+
+        if config.data.context_clips <= 0:
+            return {}
+        batches = make_loader(
+            self.path,
+            seq_len=config.data.context_len,
+            batch_size=config.data.context_clips,
+            seed=config.seed,
+            episodes=self.holdout_episodes or self.train_episodes,
+            image_size=config.data.image_size,
+        )
+        batch = next(iter(batches))
+        return {"frames": batch["frames"].contiguous(), "actions": batch["actions"].contiguous()}
+
+
+def _builtin() -> Path:
+    from wm.core.data.builtin import builtin_dataset
+
+    return builtin_dataset()

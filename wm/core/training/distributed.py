@@ -1,0 +1,104 @@
+"""Where training runs: the device, and the torchrun/DDP process group when launched by torchrun.
+
+torchrun sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` (plus ``MASTER_ADDR``/``MASTER_PORT``);
+seeing them, training joins the process group: NCCL on CUDA, gloo on CPU. Rank 0 alone prints,
+logs, samples and writes checkpoints; every rank samples its own windows of the data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from wm.core.errors import WMError
+
+
+@dataclass
+class DistContext:
+    """This process's place in the job: rank, world size and the device it trains on."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.distributed:
+            dist.barrier()
+
+    def all_true(self, flag: bool) -> bool:
+        """True on every rank only when ``flag`` is true on every rank (e.g. 'keep going')."""
+        if not self.distributed:
+            return flag
+        value = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MIN)
+        return bool(value.item() > 0)
+
+    def close(self) -> None:
+        if self.distributed and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """``train.device`` -> a torch device; ``auto`` prefers CUDA, then MPS, then CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            name = "cuda"
+        elif torch.backends.mps.is_available():
+            name = "mps"
+        else:
+            name = "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise WMError("train.device=cuda but no CUDA device is available; use train.device=auto or cpu")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise WMError("train.device=mps but MPS is not available on this machine; use train.device=auto or cpu")
+    return torch.device(name)
+
+
+def launched_by_torchrun() -> bool:
+    return all(key in os.environ for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+
+
+def setup(device_name: str) -> DistContext:
+    """The context for this process; joins the process group when launched by torchrun."""
+    if not launched_by_torchrun() or int(os.environ["WORLD_SIZE"]) <= 1:
+        return DistContext(device=resolve_device(device_name))
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ["LOCAL_RANK"])
+    device = resolve_device(device_name, local_rank)
+    if device.type == "mps":
+        raise WMError("train.device=mps cannot run under torchrun; use train.device=cpu or cuda")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, rank=rank, world_size=world, device_id=device if device.type == "cuda" else None)
+    return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=device)
+
+
+def wrap_ddp(module: nn.Module, context: DistContext) -> nn.Module:
+    """DistributedDataParallel over ``module`` when distributed; frozen parameters are not synchronised.
+
+    DDP registers only parameters with ``requires_grad``, so frozen parts (finetune.freeze_modules,
+    a frozen pretrained backbone) cost no communication and need no ``find_unused_parameters``.
+    """
+    if not context.distributed:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [context.device.index] if context.device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids, broadcast_buffers=False)

@@ -1,0 +1,84 @@
+"""Start a model from pretrained weights: check what still fits the new data, re-initialise on request, freeze.
+
+A part "no longer fits" when one of its weights changed shape, which happens when the new data
+has a different action count (action inputs) or image size (CNN stages). Such parts are named in
+the error together with the ``finetune.reinit_modules=[...]`` that would re-initialise just them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from wm.core.checkpoint import Checkpoint
+from wm.core.config import Config
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+from wm.core.models.base import WorldModelBase
+
+
+def module_of_keys(model: WorldModelBase) -> dict[str, str]:
+    """state_dict key -> the named part (``module_names``) that owns it, '' for keys outside them."""
+    owners: dict[str, str] = {}
+    for name in model.module_names():
+        prefix = _prefix_of(model, model.get_module(name))
+        for key in model.get_module(name).state_dict():
+            owners[prefix + key] = name
+    return {key: owners.get(key, "") for key in model.state_dict()}
+
+
+def _prefix_of(model: WorldModelBase, module: torch.nn.Module) -> str:
+    for qualified, candidate in model.named_modules():
+        if candidate is module:
+            return f"{qualified}." if qualified else ""
+    raise WMError(f"module {type(module).__name__} is not part of the model")
+
+
+def misfits(model: WorldModelBase, weights: dict[str, torch.Tensor]) -> dict[str, list[str]]:
+    """Parts whose weights are missing or differently shaped in ``weights``: part -> offending keys."""
+    owners = module_of_keys(model)
+    found: dict[str, list[str]] = {}
+    for key, tensor in model.state_dict().items():
+        other = weights.get(key)
+        if other is None or other.shape != tensor.shape:
+            found.setdefault(owners[key] or key.split(".")[0], []).append(key)
+    return found
+
+
+def _data_changes(old: DataSpec, new: DataSpec) -> str:
+    changes = []
+    if (old.num_actions, old.action_kind) != (new.num_actions, new.action_kind):
+        changes.append(f"actions {old.num_actions} {old.action_kind} -> {new.num_actions} {new.action_kind}")
+    if (old.height, old.width, old.channels) != (new.height, new.width, new.channels):
+        changes.append(
+            f"frames {old.channels}x{old.height}x{old.width} -> {new.channels}x{new.height}x{new.width}"
+        )
+    return "; ".join(changes) or "model config differs"
+
+
+def load_pretrained(model: WorldModelBase, pretrained: Checkpoint, reinit: list[str], source: str) -> None:
+    """Copy ``pretrained``'s weights into ``model`` except the ``reinit`` parts, which keep their fresh init."""
+    for name in reinit:
+        model.get_module(name)  # raises a WMError naming the valid parts
+    bad = {part: keys for part, keys in misfits(model, pretrained.model).items() if part not in reinit}
+    if bad:
+        detail = ", ".join(f"{part} ({keys[0]}{' ...' if len(keys) > 1 else ''})" for part, keys in bad.items())
+        parts = ",".join(sorted(set(bad) | set(reinit)))
+        raise WMError(
+            f"pretrained {source} does not fit the new data ({_data_changes(pretrained.spec, model.spec)}): "
+            f"{detail} no longer fit; set finetune.reinit_modules=[{parts}] to re-initialise just those"
+        )
+    owners = module_of_keys(model)
+    own = model.state_dict()
+    weights = {k: (own[k] if owners[k] in reinit else pretrained.model[k]) for k in own}
+    model.load_state_dict(weights, strict=True)
+
+
+def freeze(model: WorldModelBase, config: Config) -> None:
+    """Freeze ``finetune.freeze_modules`` (their parameters get no gradients and no optimizer state)."""
+    for name in config.finetune.freeze_modules:
+        model.freeze_module(name)
+
+
+def pretrained_overrides(pretrained: Checkpoint) -> dict[str, object]:
+    """The config a finetune run starts from: the pretrained model's architecture and image size."""
+    return {"model": pretrained.config["model"], "data": {"image_size": pretrained.config["data"]["image_size"]}}

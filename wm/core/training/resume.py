@@ -1,0 +1,56 @@
+"""Continue a run: its newest checkpoint, its saved config and the overrides allowed on top.
+
+Overrides that would change the model (``model.*``, ``data.image_size``) are refused: the saved
+weights would no longer fit. Anything else may change, e.g. a larger ``train.epochs`` extends a
+finished run, a new ``data.path`` follows moved data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from wm.core.checkpoint import Checkpoint
+from wm.core.config import Config, config_from_dict
+from wm.core.config.loader import deep_merge, parse_override
+from wm.core.errors import WMError
+from wm.core.loading import resolve_checkpoint
+
+FIXED = ("model", "data.image_size")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def resume_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, Checkpoint]:
+    """The config to continue ``run_dir`` with and the checkpoint to continue from."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise WMError(f"--resume {path}: not a run folder (expected runs/NAME with checkpoints/)")
+    checkpoint = resolve_checkpoint(str(path))
+    if checkpoint.training is None:
+        raise WMError(f"--resume {path}: its checkpoint holds weights only, no training state to continue")
+    saved = checkpoint.config
+    updates = [(text, parse_override(text)) for text in overrides]
+    merged = dict(saved)
+    for _, update in updates:
+        merged = deep_merge(merged, update)
+    config = config_from_dict(merged)  # unknown keys and bad values are named first
+    flat_saved = _flatten(saved)
+    for text, update in updates:
+        for key, value in _flatten(update).items():
+            fixed = any(key == f or key.startswith(f + ".") for f in FIXED)
+            if fixed and flat_saved.get(key) != value:
+                raise WMError(
+                    f"override '{text}': {key} would change the model of run {path}; "
+                    f"a resumed run keeps its model (start a new run or use `wm finetune`)"
+                )
+    config.run.dir, config.run.name = str(path.parent), path.name
+    return config, checkpoint

@@ -1,0 +1,96 @@
+"""The run folder: runs/NAME/{config.yaml, metrics.jsonl, samples/, checkpoints/}.
+
+``checkpoints/last.pt`` is a relative symlink to the newest checkpoint, replaced atomically
+(a new link under a temporary name, then ``os.replace``) so it never dangles mid-update.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from wm.core.config import Config, config_to_yaml
+from wm.core.errors import WMError
+
+LAST = "last.pt"
+
+
+def default_run_name(data_path: str | None) -> str:
+    """``<data file stem>-<YYYYmmdd-HHMMSS>``; ``builtin`` when training on the built-in source."""
+    stem = Path(data_path).stem if data_path else "builtin"
+    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+class RunFolder:
+    """Paths of one run and the few writes that belong to the folder itself."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def for_config(cls, config: Config) -> RunFolder:
+        name = config.run.name or default_run_name(config.data.path)
+        return cls(Path(config.run.dir) / name)
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / "tensorboard"
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / LAST
+
+    def create(self, config: Config, *, resume: bool = False) -> None:
+        """Make the folders and write config.yaml; a fresh run refuses a folder that has checkpoints."""
+        if not resume and self.checkpoints.is_dir() and any(self.checkpoints.glob("*.pt")):
+            raise WMError(
+                f"run folder {self.path} already holds checkpoints; continue it with "
+                f"`wm train --resume {self.path}` or choose another run.name"
+            )
+        self.samples.mkdir(parents=True, exist_ok=True)
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.config_file, config_to_yaml(config))
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / f"epoch_{epoch}.pt"
+
+    def step_checkpoint(self, step: int) -> Path:
+        return self.checkpoints / f"step_{step}.pt"
+
+    def final_checkpoint(self) -> Path:
+        return self.checkpoints / "final.pt"
+
+    def link_last(self, target: Path) -> None:
+        """Point ``last.pt`` at ``target`` (a file in checkpoints/) atomically."""
+        tmp = self.checkpoints / f".{LAST}.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        os.symlink(target.name, tmp)
+        os.replace(tmp, self.last)
+
+    def last_good(self) -> Path | None:
+        """The file ``last.pt`` points at, when there is one."""
+        return self.last.resolve() if self.last.exists() else None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

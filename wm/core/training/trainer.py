@@ -1,0 +1,311 @@
+"""The training loop: steps, logging, checkpoints, samples, evaluation, Ctrl-C and exact resume.
+
+One ``Trainer`` serves a plain process and every rank of a torchrun job alike: ranks differ
+only in the windows they sample and in that rank 0 alone reports and writes. Resuming restores
+weights, optimizer, schedule, random streams, the partial log window and the step; the data
+stream is a pure function of (seed, step), so a resumed CPU run repeats an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from wm.core.checkpoint import Checkpoint, save_checkpoint
+from wm.core.config import Config, config_to_dict
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+from wm.core.models import build_model
+from wm.core.training.data import TrainingData
+from wm.core.training.distributed import DistContext, setup, wrap_ddp
+from wm.core.training.events import Callback, TrainEvent, TrainResult
+from wm.core.training.finetune import freeze, load_pretrained
+from wm.core.training.interrupt import StopRequest
+from wm.core.training.metrics import LossWindow, MetricsLog
+from wm.core.training.optim import build_optimizer, build_scheduler, set_base_lr, trainable_parameters
+from wm.core.training.rng import capture_rng, preserved_rng, rank_seed, restore_rng, seed_everything
+from wm.core.training.run_folder import RunFolder
+from wm.core.training.step import LossModule, TrainStep, configure_backends
+
+EVAL_WINDOWS = 16  # held-out windows scored at the end of training
+
+
+class Trainer:
+    """Trains ``config``'s model on ``config``'s data into ``runs/NAME``.
+
+    ``resume``: a checkpoint with training state to continue from (see ``resume_run``).
+    ``pretrained``: a checkpoint whose weights start the model (finetuning), ``source`` names it.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        resume: Checkpoint | None = None,
+        pretrained: Checkpoint | None = None,
+        source: str = "",
+        callback: Callback | None = None,
+        context: DistContext | None = None,
+    ) -> None:
+        self.config = config
+        self.callback = callback
+        self.context = context or setup(config.train.device)
+        self.resumed = resume is not None
+        seed_everything(config.seed)
+        self.data = TrainingData.open(config)
+        self.horizons = self.data.eval_horizons(config)
+        spec = self.data.spec if resume is None else _same_data(resume.spec, self.data.spec, self.data.path)
+        with preserved_rng():
+            self.clips = resume.context if resume is not None and resume.context else self.data.context_clips(config)
+        self.model = build_model(config.model, spec)
+        if resume is not None:
+            self.model.load_state_dict(resume.model, strict=True)
+        elif pretrained is not None:
+            load_pretrained(self.model, pretrained, config.finetune.reinit_modules, source)
+        freeze(self.model, config)
+        device = self.context.device
+        configure_backends(device)
+        self.model.to(device)
+        if device.type == "cuda" and config.model.kind == "rssm":
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizer = build_optimizer(self.model, config.train)
+        self.scheduler = build_scheduler(self.optimizer, config.train)
+        self.window = LossWindow()
+        self.step = 0
+        self.steps_per_epoch = self.data.steps_per_epoch(config, self.context.world_size)
+        if resume is not None:
+            self._restore(resume.training or {})
+        if self.context.rank > 0:
+            torch.manual_seed(rank_seed(config.seed, self.context.rank, self.step))
+        module = wrap_ddp(LossModule(self.model), self.context)
+        params = trainable_parameters(self.model)
+        self.train_step = TrainStep(module, params, self.optimizer, self.scheduler, config.train, device)
+        self.folder = RunFolder.for_config(config)
+        self.last_checkpoint: Path | None = None
+        self.last_metrics: dict[str, float] = {}
+        self.fps = 0.0
+
+    # -- the loop ------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        return self.config.train.epochs * self.steps_per_epoch
+
+    @property
+    def epoch(self) -> int:
+        return max(1, -(-self.step // self.steps_per_epoch))
+
+    def fit(self) -> TrainResult:
+        """Train to ``train.epochs``; returns early (interrupted) on Ctrl-C after saving a checkpoint."""
+        if self.resumed and self.step >= self.total_steps:
+            raise WMError(
+                f"train.epochs={self.config.train.epochs}: the run already finished its {self.step} steps "
+                f"(epoch {self.epoch}); resume with a larger train.epochs to extend it"
+            )
+        metrics = self._open_folder()
+        try:
+            with StopRequest() as stop:
+                return self._loop(stop, metrics)
+        finally:
+            if metrics is not None:
+                metrics.close()
+
+    def _loop(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
+        train, ctx = self.config.train, self.context
+        frames_per_step = train.batch_size * train.seq_len * ctx.world_size
+        with preserved_rng():  # a DataLoader draws its base seed from the global torch RNG
+            loader = self.data.loader(self.config, self.step, ctx.rank, ctx.world_size)
+        self.model.train()
+        self._emit("start", stop)
+        started, start_step = time.perf_counter(), self.step
+        window_start, window_step = started, self.step
+        while self.step < self.total_steps:
+            self.window.add(self.step + 1, self.train_step(next(loader)))
+            self.step += 1
+            boundary = self.step % train.log_every == 0 or self.step == self.total_steps
+            if boundary:
+                now = time.perf_counter()
+                self.fps = frames_per_step * (self.step - window_step) / max(now - window_start, 1e-9)
+                window_start, window_step = now, self.step
+                if self._sync(stop, log=True) and metrics is not None:
+                    metrics.write({"step": self.step, "epoch": self.epoch, **self.last_metrics, "frames_per_s": self.fps})
+                    self._emit("log", stop)
+            elapsed = time.perf_counter() - started
+            eta = elapsed / (self.step - start_step) * (self.total_steps - self.step)
+            self._emit("step", stop, eta_s=eta)
+            if self.step % self.steps_per_epoch == 0 and self.step < self.total_steps:
+                epoch = self.step // self.steps_per_epoch
+                if epoch % train.save_every == 0:
+                    self._save(self.folder.epoch_checkpoint(epoch), stop)
+                    self._sample(f"epoch_{epoch}", stop)
+                    window_start, window_step = time.perf_counter(), self.step  # frames/s counts training only
+            if self.step < self.total_steps and self._stopping(stop, boundary):
+                self._save(self.folder.step_checkpoint(self.step), stop)
+                self._emit("interrupted", stop, path=self.last_checkpoint)
+                return self._result(interrupted=True)
+        return self._finish(stop, metrics)
+
+    def _finish(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
+        epochs = self.config.train.epochs
+        if epochs % self.config.train.save_every == 0:
+            self._save(self.folder.epoch_checkpoint(epochs), stop)
+        self._save(self.folder.final_checkpoint(), stop)
+        self._sample(f"epoch_{epochs}", stop)
+        evaluation = self._evaluate(stop, metrics) if self.config.train.eval_at_end else {}
+        self._emit("end", stop, path=self.last_checkpoint)
+        return self._result(evaluation=evaluation)
+
+    def _result(self, interrupted: bool = False, evaluation: dict[str, float] | None = None) -> TrainResult:
+        return TrainResult(
+            self.folder.path, self.step, self.last_checkpoint, interrupted, dict(self.last_metrics), evaluation or {}
+        )
+
+    # -- reporting -----------------------------------------------------------------------
+    def _open_folder(self) -> MetricsLog | None:
+        if not self.context.is_main:
+            return None
+        self.folder.create(self.config, resume=self.resumed)
+        metrics = MetricsLog(self.folder.metrics_file, self.folder.tensorboard)
+        if self.resumed:
+            metrics.truncate_after(self.step)
+            self.last_checkpoint = self.folder.last_good()
+        return metrics
+
+    def _emit(self, kind: str, stop: StopRequest, **fields: Any) -> None:
+        """Report to the callback on rank 0; a KeyboardInterrupt from it is a stop request."""
+        if self.callback is None or not self.context.is_main:
+            return
+        event = TrainEvent(
+            kind, self.step, self.total_steps, self.epoch, self.config.train.epochs, self.fps,
+            metrics=dict(fields.pop("metrics", self.last_metrics)), **fields,
+        )  # fmt: skip
+        try:
+            self.callback(event)
+        except KeyboardInterrupt:
+            stop.requested = True
+
+    def _stopping(self, stop: StopRequest, boundary: bool) -> bool:
+        """Whether to stop now; under torchrun the ranks agree at log points (one collective)."""
+        if not self.context.distributed:
+            return stop.requested
+        if boundary:
+            self._sync(stop, log=False)
+            return stop.requested
+        return False
+
+    def _sync(self, stop: StopRequest, log: bool) -> bool:
+        """Check the window for NaN/inf on every rank and agree on stopping; ``log`` averages and clears it.
+
+        Returns whether new metrics were logged. Raises WMError naming the first bad step.
+        """
+        ctx = self.context
+        bad = self.window.first_nonfinite()
+        means = self.window.mean() if log and self.window.steps and bad is None else {}
+        if ctx.distributed:
+            import torch.distributed as dist
+
+            values = torch.tensor([*means.values(), float(bad is None), float(not stop.requested)], device=ctx.device)
+            flags = values[-2:].clone()
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+            dist.all_reduce(flags, op=dist.ReduceOp.MIN)
+            means = dict(zip(means, (values[: len(means)] / ctx.world_size).tolist()))
+            stop.requested = flags[1].item() < 1
+            if bad is None and flags[0].item() < 1:
+                bad = (self.window.steps[0], "loss (on another rank)")
+        if bad is not None:
+            step, part = bad
+            where = f"the last good checkpoint {self.last_checkpoint} is intact" if self.last_checkpoint else (
+                "no checkpoint had been written yet"
+            )  # fmt: skip
+            raise WMError(
+                f"training diverged: '{part}' became NaN/inf at step {step}; stopped without saving, "
+                f"{where} (try a lower train.lr or train.grad_clip)"
+            )
+        if means:
+            self.last_metrics = {**means, "lr": self.optimizer.param_groups[0]["lr"]}
+            self.window.clear()
+        return bool(means)
+
+    # -- checkpoints, samples, evaluation --------------------------------------------------
+    def _save(self, path: Path, stop: StopRequest) -> None:
+        """Write a checkpoint (rank 0) once the window is known finite; ``last.pt`` then points at it."""
+        self._sync(stop, log=False)
+        if not self.context.is_main:
+            return
+        training = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "steps_per_epoch": self.steps_per_epoch,
+            "world_size": self.context.world_size,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": capture_rng(),
+            "window": self.window.state_dict(),
+        }
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        checkpoint = Checkpoint(config_to_dict(self.config), self.model.spec, state, self.clips, training)
+        save_checkpoint(path, checkpoint)
+        self.folder.link_last(path)
+        self.last_checkpoint = path
+        self._emit("checkpoint", stop, path=path)
+
+    def _restore(self, training: dict[str, Any]) -> None:
+        saved_lr = training["scheduler"]["base_lrs"][0]
+        try:
+            self.optimizer.load_state_dict(training["optimizer"])
+        except ValueError as err:
+            raise WMError(
+                f"resume: the optimizer state does not fit the trainable parameters ({err}); "
+                "keep finetune.freeze_modules as the run had it"
+            ) from err
+        self.scheduler.load_state_dict(training["scheduler"])
+        if self.config.train.lr != saved_lr:
+            set_base_lr(self.scheduler, self.config.train.lr)
+        self.step = int(training["step"])
+        if self.config.train.steps_per_epoch == 0:
+            self.steps_per_epoch = int(training["steps_per_epoch"])
+        self.window.load_state_dict(training["window"], self.context.device)
+        restore_rng(training["rng"])
+
+    def _sample(self, name: str, stop: StopRequest) -> None:
+        """A context + imagination GIF in samples/ (rank 0; the training random streams do not move)."""
+        if not self.context.is_main or not self.clips:
+            return
+        from wm.core.imagine.samples import save_sample
+
+        path = self.folder.samples / f"{name}.gif"
+        with preserved_rng():
+            self.model.eval()
+            save_sample(self.model, self.clips, self.config.train.sample_steps, path)
+            self.model.train()
+        self._emit("sample", stop, path=path)
+
+    def _evaluate(self, stop: StopRequest, metrics: MetricsLog | None) -> dict[str, float]:
+        """Open-loop imagination scores on held-out windows, logged to metrics.jsonl as ``eval/...``."""
+        if not self.context.is_main or not self.data.holdout_episodes:
+            return {}
+        from wm.core.imagine.evaluate import METRICS, evaluate
+
+        with preserved_rng():
+            report = evaluate(
+                self.model, self.data.path, context=self.config.data.context_len, horizons=self.horizons,
+                episodes=EVAL_WINDOWS, seed=self.config.seed, episode_indices=self.data.holdout_episodes,
+                device=self.context.device,
+            )  # fmt: skip
+            self.model.train()
+        results = {f"{row['method']}/{m}@{row['horizon']}": row[m] for row in report.rows() for m in METRICS}
+        if metrics is not None:
+            metrics.write({"step": self.step, **{f"eval/{k}": v for k, v in results.items()}}, prefix="")
+        self._emit("eval", stop, metrics=results)
+        return results
+
+
+def _same_data(saved: DataSpec, found: DataSpec, path: Path) -> DataSpec:
+    """The run's spec, after checking that the data it resumes on has the same frames and actions."""
+    keys = ("channels", "height", "width", "action_kind", "num_actions")
+    diff = [f"{k} {getattr(found, k)} (run has {getattr(saved, k)})" for k in keys if getattr(saved, k) != getattr(found, k)]
+    if diff:
+        raise WMError(f"resume: data {path} does not fit the run's model: {', '.join(diff)}")
+    return saved
