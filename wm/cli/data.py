@@ -1,9 +1,142 @@
-"""Commands of this group are registered here once they are implemented."""
+"""`wm data convert | inspect | collect`: thin shells over wm.core.data (imported inside commands)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from wm.cli.common import console
+
+group = typer.Typer(
+    name="data", help="Collect, convert and inspect datasets of frames and actions.", no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+class PolicyName(str, Enum):
+    random = "random"
+    sticky = "sticky"
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar; yields a function that sets the completed count."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console(), transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def summary_table(path: Path, spec, summary):  # noqa: ANN001, ANN201 - rich and core types are imported lazily
+    """A two-column rich table of a dataset Summary."""
+    from rich.table import Table
+
+    table = Table(title=str(path), show_header=False, title_justify="left")
+    table.add_column(style="bold cyan")
+    table.add_column()
+    lo, median, hi = summary.lengths
+    rows = [
+        ("episodes", f"{summary.episodes}"),
+        ("total steps", f"{summary.total_steps:,}"),
+        ("length min / median / max", f"{lo} / {median:g} / {hi}"),
+        ("frame shape (C,H,W)", f"{spec.channels} x {spec.height} x {spec.width}, uint8 when read"),
+        *((f"storage: {k}", v) for k, v in summary.storage.items()),
+        ("pixel range (sampled)", f"{summary.pixel_range[0]} .. {summary.pixel_range[1]}"),
+        ("fps", f"{spec.fps:g}" if spec.fps else "not recorded"),
+    ]
+    if spec.discrete:
+        total = max(summary.total_steps, 1)
+        counts = ", ".join(f"{name} {n:,} ({100 * n / total:.0f}%)" for name, n in summary.action_counts)
+        rows.append((f"actions ({spec.num_actions} discrete)", counts))
+    else:
+        rows.append((f"actions ({spec.num_actions}-d continuous)", "range {:g} .. {:g}".format(*summary.action_range)))
+    if summary.rewards is not None:
+        rows.append(("rewards", "sum {:g}, min {:g}, max {:g}".format(*summary.rewards)))
+    else:
+        rows.append(("rewards", "absent"))
+    rows.append(("terminals", "absent" if summary.terminals is None else f"{summary.terminals} terminal steps"))
+    rows.append(("size on disk", f"{summary.disk_bytes / 1e6:.2f} MB"))
+    rows.append(("compression", f"{summary.compression:.1f}x (raw uint8 frames / size on disk)"))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+@group.command("convert")
+def convert_command(
+    src: Path = typer.Argument(..., help="HDF5 file, folder of .npz episodes, folder of image folders, or video(s)."),
+    out: Path = typer.Argument(..., help="Output HDF5 file (canonical layout)."),
+    resize: Optional[str] = typer.Option(None, "--resize", help="Frame size: 64 or HxW like 96x128."),
+    action_offset: int = typer.Option(
+        0, "--action-offset", help="1 if each frame is stored with the action that LED to it (shifts actions earlier)."
+    ),
+    action_names: Optional[str] = typer.Option(None, "--action-names", help="Comma-separated names, e.g. NOOP,LEFT,RIGHT."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Frames per second to record in the file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+) -> None:
+    """Convert any accepted source into the canonical HDF5 format (uint8, chunked, compressed)."""
+    from wm.core.data.convert import convert
+    from wm.core.data.frames import parse_size
+
+    names = [n.strip() for n in action_names.split(",")] if action_names else None
+    with progress_bar(f"converting {src.name}", None) as advance:
+        path = convert(src, out, resize=parse_size(resize), action_offset=action_offset, action_names=names, fps=fps,
+                       overwrite=overwrite, progress=lambda done, total: advance(done))
+    console().print(f"[green]wrote[/] {path}")
+
+
+@group.command("inspect")
+def inspect_command(
+    file: Path = typer.Argument(..., help="HDF5 file or folder of .npz episodes."),
+    grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG contact sheet of frames from several episodes."),
+) -> None:
+    """Summarise a dataset: episodes, lengths, frames, storage, actions, rewards."""
+    from wm.core.data import open_dataset
+    from wm.core.data.summary import contact_sheet, summarize
+
+    dataset = open_dataset(file)
+    console().print(summary_table(dataset.path, dataset.spec, summarize(dataset)))
+    if grid is not None:
+        console().print(f"[green]wrote[/] contact sheet {contact_sheet(dataset, grid)}")
+
+
+@group.command("collect")
+def collect_command(
+    env: str = typer.Argument(..., help="Gymnasium env id (ALE/Pong-v5) or short Atari name (ale:pong)."),
+    out: Path = typer.Argument(..., help="Output HDF5 file."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Total steps to record."),
+    episodes: Optional[int] = typer.Option(None, "--episodes", help="Whole episodes to record."),
+    size: str = typer.Option("64", "--size", help="Frame size: 64 or HxW."),
+    frameskip: Optional[int] = typer.Option(None, "--frameskip", help="Env frames per step (default: the env's own; ALE 4)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the env and the policy."),
+    policy: PolicyName = typer.Option(PolicyName.sticky, "--policy", help="random, or sticky (repeat the last action)."),
+    stickiness: float = typer.Option(0.75, "--stickiness", help="Sticky policy: probability of repeating the last action."),
+    max_episode_steps: Optional[int] = typer.Option(None, "--max-episode-steps", help="Cut episodes at this many steps."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+) -> None:
+    """Record frames, actions, rewards and terminals from a gymnasium environment."""
+    from wm.core.data.collect import collect, resolve_env_id
+    from wm.core.data.frames import parse_size
+    from wm.core.errors import WMError
+
+    if (steps is None) == (episodes is None):
+        raise WMError("collect: give exactly one of --steps N or --episodes N")
+    with progress_bar(f"collecting {resolve_env_id(env)}", steps or episodes) as advance:
+        path = collect(
+            env, out, steps=steps, episodes=episodes, size=parse_size(size), frameskip=frameskip, seed=seed,
+            policy=policy.value, stickiness=stickiness, max_episode_steps=max_episode_steps, overwrite=overwrite,
+            progress=lambda done_steps, done_episodes: advance(done_steps if steps else done_episodes),
+        )
+    console().print(f"[green]wrote[/] {path}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the `data` group to the root app."""
+    app.add_typer(group, name="data")
