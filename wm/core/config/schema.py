@@ -23,13 +23,26 @@ class DataConfig:
 
 @dataclass
 class VisionConfig:
-    """Pretrained vision encoder of the FlexibleWorldModel."""
+    """Vision encoder of the FlexibleWorldModel, from one source (see wm.core.models.backbones).
 
-    name_or_path: str = ""  # Hub id or local folder; "" = tiny random model built from `config`
-    config: dict[str, Any] = field(default_factory=dict)  # transformers config kwargs for random init
-    features: Literal["pooled", "patches"] = "pooled"
+    ``name_or_path`` set: transformers ``from_pretrained`` (Hub id or local folder), ``config``
+    overriding fields of its config. Else ``module`` set: a user nn.Module class. Else: random
+    weights on the architecture ``config`` describes (a transformers config dict with
+    ``model_type``). Once built from ``name_or_path``, the model rewrites this section to the
+    last form (full config, image size, mean, std) so a checkpoint rebuilds with no network.
+    """
+
+    name_or_path: str = ""  # Hub id or local folder
+    config: dict[str, Any] = field(default_factory=dict)  # transformers config (architecture or overrides)
+    module: str = ""  # import path "pkg.mod:Class" of a user nn.Module
+    module_kwargs: dict[str, Any] = field(default_factory=dict)
+    features: Literal["pooled", "patches"] = "pooled"  # one vector per frame, or the patch tokens
+    image_size: int = 0  # 0 = from the image processor or the model config
+    mean: list[float] = field(default_factory=list)  # [] = from the image processor, else ImageNet's
+    std: list[float] = field(default_factory=list)
     freeze: bool = True
-    hook_layers: list[Any] = field(default_factory=list)
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    hook_layers: list[Any] = field(default_factory=list)  # block indices (negative allowed) or module names
 
 
 @dataclass
@@ -42,21 +55,28 @@ class LoraConfig:
 
 @dataclass
 class BackboneConfig:
-    """Pretrained decoder-only language model used as the dynamics backbone."""
+    """Decoder-only language model used as the dynamics backbone; sources as in VisionConfig."""
 
     name_or_path: str = ""
     config: dict[str, Any] = field(default_factory=dict)
-    freeze: bool = False
+    module: str = ""
+    module_kwargs: dict[str, Any] = field(default_factory=dict)
+    freeze: bool = False  # with lora.r > 0 the base weights are frozen and only adapters train
+    dtype: Literal["float32", "bfloat16"] = "float32"
     hook_layers: list[Any] = field(default_factory=list)
     lora: LoraConfig = field(default_factory=LoraConfig)
     gradient_checkpointing: bool = False
+    window: int = 16  # timesteps the backbone attends to while imagining (older ones drop off)
 
 
 @dataclass
 class VideoDecoderConfig:
-    kind: Literal["conv", "vae", "module"] = "conv"
-    name_or_path: str = ""
+    """Latent features -> frames: a trainable conv decoder, or a user module."""
+
+    kind: Literal["conv", "module"] = "conv"
+    depth: int = 32  # conv: channels of the last stage, doubling towards the input
     module: str = ""  # import path "pkg.mod:Class" when kind == "module"
+    module_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,9 +99,9 @@ class ModelConfig:
     vision: VisionConfig = field(default_factory=VisionConfig)
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     decoder: VideoDecoderConfig = field(default_factory=VideoDecoderConfig)
-    manipulator: str = ""  # import path "pkg.mod:Class" of a LayerManipulator
+    manipulator: str = ""  # import path "pkg.mod:Class" of a LayerManipulator; "" = none
     manipulator_kwargs: dict[str, Any] = field(default_factory=dict)
-    loss_weights: dict[str, float] = field(default_factory=dict)
+    loss_weights: dict[str, float] = field(default_factory=dict)  # flexible: latent, pixel, aux names; default 1
 
 
 @dataclass

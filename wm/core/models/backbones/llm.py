@@ -1,0 +1,95 @@
+"""LLMBackboneWrapper: a decoder-only language model (or a user module) over a sequence of embeddings.
+
+The model is fed ``inputs_embeds`` (B, L, D) with a block-causal float mask: the sequence is
+``steps`` blocks of ``tokens_per_step`` tokens, and a token of step t attends to every token of
+steps <= t (both ways inside its own step, never to a later step). The mask is additive float
+(0 = attend, dtype min = blocked), shape (1, 1, L, L): transformers passes a 4D mask through
+unchanged to its eager and SDPA attention, where boolean 4D masks would not mean the same thing.
+The token-embedding table is dropped (the world model supplies its own embeddings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from wm.core.config.schema import BackboneConfig
+from wm.core.errors import WMError
+from wm.core.models.backbones.sources import (
+    DTYPES,
+    build_class,
+    describe,
+    hook_targets,
+    load_transformers,
+    set_trainable,
+)
+
+
+def block_causal_mask(steps: int, tokens_per_step: int, dtype: torch.dtype, device: torch.device | None = None) -> torch.Tensor:
+    """Additive mask (1, 1, L, L), L = steps * tokens_per_step: 0 where step(key) <= step(query), else min."""
+    step = torch.arange(steps * tokens_per_step, device=device) // tokens_per_step
+    blocked = step[None, :] > step[:, None]
+    mask = torch.zeros(blocked.shape, dtype=dtype, device=device).masked_fill(blocked, torch.finfo(dtype).min)
+    return mask[None, None]
+
+
+class LLMBackboneWrapper(nn.Module):
+    """embeddings (B, L, D) -> hidden states (B, L, D) float32, block-causal over timesteps."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        config = getattr(model, "config", None)
+        size = getattr(config, "hidden_size", None) or getattr(model, "hidden_size", None)
+        if not isinstance(size, int):
+            raise WMError(f"backbone {type(model).__name__}: needs a hidden_size attribute (or config.hidden_size)")
+        self.hidden_size = size
+        self._hf = hasattr(model, "get_input_embeddings")
+
+    @classmethod
+    def from_config(cls, cfg: BackboneConfig) -> LLMBackboneWrapper:
+        """Build from ``model.backbone``; a pretrained source rewrites ``cfg`` to its offline form."""
+        if cfg.name_or_path or not cfg.module:
+            model = load_transformers(cfg.name_or_path, cfg.config, "model.backbone")
+            model.set_input_embeddings(nn.Identity())  # a vocabulary table the world model never uses
+            if cfg.name_or_path:
+                cfg.name_or_path, cfg.config = "", describe(model)
+            if cfg.gradient_checkpointing:
+                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model = build_class(cfg.module, cfg.module_kwargs, nn.Module, "model.backbone.module")
+        model = model.to(DTYPES[cfg.dtype])
+        set_trainable(model, not cfg.freeze and cfg.lora.r == 0)
+        if cfg.lora.r > 0:
+            _add_lora(model, cfg)
+        return cls(model)
+
+    def hook_targets(self, specs: list[Any]) -> dict[str, nn.Module]:
+        return hook_targets(self.model, specs, "backbone")
+
+    def forward(self, embeds: torch.Tensor, tokens_per_step: int) -> torch.Tensor:
+        """embeds (B, L, D) with L a multiple of tokens_per_step -> hidden states (B, L, D) float32."""
+        length = embeds.shape[1]
+        if length % tokens_per_step:
+            raise WMError(f"backbone: sequence of {length} tokens is not whole steps of {tokens_per_step}")
+        dtype = next(self.model.parameters()).dtype
+        mask = block_causal_mask(length // tokens_per_step, tokens_per_step, dtype, embeds.device)
+        extra = {"use_cache": False} if self._hf else {}
+        out = self.model(inputs_embeds=embeds.to(dtype), attention_mask=mask, **extra)
+        hidden = out if isinstance(out, torch.Tensor) else out.last_hidden_state
+        return hidden.float()
+
+
+def _add_lora(model: nn.Module, cfg: BackboneConfig) -> None:
+    """LoRA adapters on ``cfg.lora.targets`` (peft, in place); only the adapters train."""
+    from peft import LoraConfig, inject_adapter_in_model
+
+    lora = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=cfg.lora.targets)
+    try:
+        inject_adapter_in_model(lora, model)
+    except ValueError as err:
+        raise WMError(f"config key 'model.backbone.lora.targets': {str(err).splitlines()[0]}") from err
+    for name, param in model.named_parameters():
+        param.requires_grad_("lora_" in name)

@@ -1,0 +1,120 @@
+"""Where a pretrained part comes from: a Hub id or folder, a transformers config dict, or a user class.
+
+All three go through here so that vision encoder and backbone follow one rule (see VisionConfig):
+``name_or_path`` -> ``from_pretrained``; else ``module`` -> a user nn.Module; else ``config`` ->
+random weights on that architecture. ``describe`` turns a built transformers part back into the
+last form, which rebuilds the same architecture offline (the weights then come from a checkpoint).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from wm.core.errors import WMError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def import_object(path: str, key: str) -> Any:
+    """The object an import path ``pkg.mod:Name`` names; ``key`` is the config key, for errors."""
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise WMError(f"config key '{key}': expected an import path like 'my_pkg.module:Class', found '{path}'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise WMError(f"config key '{key}': cannot import module '{module_name}' ({err})") from err
+    try:
+        return getattr(module, attr)
+    except AttributeError as err:
+        raise WMError(f"config key '{key}': module '{module_name}' has no '{attr}'") from err
+
+
+def build_class(path: str, kwargs: dict[str, Any], base: type, key: str, *args: Any) -> Any:
+    """Instantiate the class at ``path``; it must subclass ``base`` (a checkpoint never calls anything else)."""
+    cls = import_object(path, key)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise WMError(f"config key '{key}': '{path}' is not a subclass of {base.__module__}.{base.__name__}")
+    try:
+        return cls(*args, **kwargs)
+    except TypeError as err:
+        raise WMError(f"config key '{key}': {path}({', '.join(kwargs)}) failed: {err}") from err
+
+
+def load_transformers(
+    name_or_path: str,
+    config: dict[str, Any],
+    key: str,
+    pick_config: Callable[[Any], Any] = lambda c: c,
+) -> nn.Module:
+    """A transformers model from a Hub id / folder (``config`` = overrides) or from a config dict.
+
+    ``pick_config`` selects the sub-config to build from a composite one (the vision tower of CLIP).
+    """
+    from transformers import AutoConfig, AutoModel
+
+    if name_or_path:
+        try:
+            hf_config = pick_config(AutoConfig.from_pretrained(name_or_path))
+            hf_config.update(config)
+            return AutoModel.from_pretrained(name_or_path, config=hf_config)
+        except (OSError, ValueError) as err:
+            raise WMError(f"config key '{key}.name_or_path': cannot load '{name_or_path}' ({str(err).splitlines()[0]})") from err
+    if "model_type" not in config:
+        raise WMError(
+            f"config key '{key}': set name_or_path (Hub id or folder), module, or config with a model_type "
+            f"(e.g. {{model_type: llama, hidden_size: 64}}), found none"
+        )
+    fields = dict(config)
+    try:
+        hf_config = pick_config(AutoConfig.for_model(fields.pop("model_type"), **fields))
+        return AutoModel.from_config(hf_config)
+    except (ValueError, KeyError, TypeError) as err:
+        raise WMError(f"config key '{key}.config': not a transformers config ({str(err).splitlines()[0]})") from err
+
+
+def describe(model: nn.Module) -> dict[str, Any]:
+    """The full transformers config of ``model`` as a plain dict (``_name_or_path`` records the origin)."""
+    return model.config.to_dict()
+
+
+def find_layers(model: nn.Module) -> nn.ModuleList | None:
+    """The list of transformer blocks: the ModuleList with ``num_hidden_layers`` entries, else the longest."""
+    lists = [m for m in model.modules() if isinstance(m, nn.ModuleList) and len(m) > 0]
+    expected = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    exact = [m for m in lists if len(m) == expected]
+    if exact:
+        return exact[0]
+    return max(lists, key=len) if lists else None
+
+
+def hook_targets(model: nn.Module, specs: list[Any], part: str) -> dict[str, nn.Module]:
+    """``{"part.spec": module}`` for block indices (negative allowed) or dotted module names."""
+    targets: dict[str, nn.Module] = {}
+    layers = find_layers(model)
+    for spec in specs:
+        key = f"model.{part}.hook_layers"
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            if layers is None:
+                raise WMError(f"config key '{key}': {type(model).__name__} has no list of layers to index")
+            if not -len(layers) <= spec < len(layers):
+                raise WMError(f"config key '{key}': layer {spec} out of range for {len(layers)} layers")
+            targets[f"{part}.{spec}"] = layers[spec]
+        elif isinstance(spec, str):
+            try:
+                targets[f"{part}.{spec}"] = model.get_submodule(spec)
+            except AttributeError as err:
+                raise WMError(f"config key '{key}': {type(model).__name__} has no submodule '{spec}'") from err
+        else:
+            raise WMError(f"config key '{key}': expected layer indices or module names, found {spec!r}")
+    return targets
+
+
+def set_trainable(module: nn.Module, trainable: bool) -> None:
+    for param in module.parameters():
+        param.requires_grad_(trainable)

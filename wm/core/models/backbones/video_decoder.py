@@ -1,0 +1,79 @@
+"""VideoDecoderWrapper: per-frame latent features back to pixels.
+
+features (N, tokens, dim) -> frames (N, C, H, W), float, in [0, 1] once clamped.
+``conv`` (default, trainable): patch tokens that form a square grid are laid out as that grid
+(one cell per token), other features (a pooled vector) go through a Linear to a 4x4 grid; then
+stride-2 transposed convolutions up to the frame size. ``module``: a user nn.Module class built
+as ``Class(tokens=, dim=, channels=, height=, width=, **module_kwargs)`` with the same contract.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wm.core.config.schema import VideoDecoderConfig
+from wm.core.errors import WMError
+from wm.core.models.backbones.sources import build_class
+
+
+class ConvFrameDecoder(nn.Module):
+    """Latent tokens -> a grid -> transposed-conv stages (GroupNorm, SiLU) -> frame."""
+
+    def __init__(self, tokens: int, dim: int, channels: int, height: int, width: int, depth: int = 32) -> None:
+        super().__init__()
+        side = math.isqrt(tokens)
+        self.spatial = tokens > 1 and side * side == tokens
+        self.side = side if self.spatial else 4
+        self.size = (height, width)
+        stages = max(0, math.ceil(math.log2(max(height, width) / self.side)))
+        chans = [depth * 2 ** min(stages - i, 3) for i in range(stages + 1)]
+        self.inp = nn.Linear(dim, chans[0]) if self.spatial else nn.Linear(tokens * dim, chans[0] * 16)
+        layers: list[nn.Module] = [nn.GroupNorm(1, chans[0]), nn.SiLU()]
+        for inp, out in zip(chans, chans[1:]):
+            layers += [nn.ConvTranspose2d(inp, out, 4, 2, 1), nn.GroupNorm(1, out), nn.SiLU()]
+        layers.append(nn.Conv2d(chans[-1], channels, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        n = features.shape[0]
+        if self.spatial:  # (N, side*side, dim) -> (N, C0, side, side)
+            grid = self.inp(features).transpose(1, 2).reshape(n, -1, self.side, self.side)
+        else:
+            grid = self.inp(features.reshape(n, -1)).reshape(n, -1, 4, 4)
+        frames = self.net(grid) + 0.5
+        if frames.shape[-2:] != self.size:
+            frames = F.interpolate(frames, size=self.size, mode="bilinear", align_corners=False)
+        return frames
+
+
+class VideoDecoderWrapper(nn.Module):
+    """A frame decoder checked at build time: (N, tokens, dim) -> (N, C, H, W)."""
+
+    def __init__(self, decoder: nn.Module, tokens: int, dim: int, shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.decoder = decoder
+        with torch.no_grad():
+            out = decoder(torch.zeros(1, tokens, dim))
+        if tuple(out.shape[1:]) != shape:
+            raise WMError(
+                f"video decoder {type(decoder).__name__}: features (1, {tokens}, {dim}) gave {tuple(out.shape)}, "
+                f"expected (1, {', '.join(map(str, shape))})"
+            )
+
+    @classmethod
+    def from_config(cls, cfg: VideoDecoderConfig, tokens: int, dim: int, shape: tuple[int, int, int]) -> VideoDecoderWrapper:
+        channels, height, width = shape
+        if cfg.kind == "module":
+            sizes = {"tokens": tokens, "dim": dim, "channels": channels, "height": height, "width": width}
+            decoder = build_class(cfg.module, {**sizes, **cfg.module_kwargs}, nn.Module, "model.decoder.module")
+        else:
+            decoder = ConvFrameDecoder(tokens, dim, channels, height, width, cfg.depth)
+        return cls(decoder, tokens, dim, shape)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """features (N, tokens, dim) -> frames (N, C, H, W), unclamped (clamp to [0, 1] for display)."""
+        return self.decoder(features)

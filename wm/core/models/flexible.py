@@ -1,0 +1,214 @@
+"""FlexibleWorldModel: a pretrained vision encoder and a language-model backbone as a world model.
+
+Shapes (B batch, T frames, N tokens per frame: 1 for ``pooled`` features or P patches,
+Dv encoder width, D backbone width, K = N + 1 tokens per timestep)::
+
+    frames x (B, T, C, H, W) --encoder--> f (B, T, N, Dv) --layer norm--> z (B, T, N, Dv)   the latent
+    block t (t = 0..T-2) = [projection.encode(z_t) (N, D), action_embed(a_t) (1, D)]        K tokens
+    sequence (B, (T-1) K, D) --backbone, block-causal (block t sees blocks <= t)--> (B, T-1, K, D)
+    projection.predict(frame-token outputs of block t) = z^_{t+1} (B, T-1, N, Dv)
+    decoder(z^_{t+1}) = x^_{t+1} (B, T-1, C, H, W)
+
+    loss = w_latent * MSE(z^_{t+1}, sg z_{t+1}) + w_pixel * MSE(x^_{t+1}, x_{t+1}) + sum_k w_k aux_k
+
+``model.loss_weights`` sets the w (default 1); every part is returned, and so logged, separately.
+The hooked layers' outputs feed ``manipulator`` (a LayerManipulator), whose ``aux_losses`` join
+the loss. Imagination keeps the latents of the last ``model.backbone.window`` frames; each step
+appends the action, runs the backbone over the window and appends the predicted latent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wm.core.config.schema import ModelConfig
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+from wm.core.models.backbones import (
+    LayerManipulator,
+    LayerOutputCollector,
+    LLMBackboneWrapper,
+    VideoDecoderWrapper,
+    VisionEncoderWrapper,
+)
+from wm.core.models.backbones.sources import build_class
+from wm.core.models.base import Imagined, WorldModelBase
+
+LOSSES = ("latent", "pixel")
+
+
+@dataclass
+class FlexibleState:
+    """The recent past the backbone attends to: latents (B, k, N, Dv) and the k-1 actions between them."""
+
+    latents: torch.Tensor
+    actions: torch.Tensor  # (B, k-1) int64 or (B, k-1, A) float
+
+
+class Projection(nn.Module):
+    """Encoder space <-> backbone space: ``encode`` (.., Dv) -> (.., D), ``predict`` (.., D) -> (.., Dv)."""
+
+    def __init__(self, dv: int, d: int) -> None:
+        super().__init__()
+        self.inp = nn.Linear(dv, d)
+        self.out = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, dv))
+
+    def encode(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.inp(latents)
+
+    def predict(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.out(hidden)
+
+
+class FlexibleWorldModel(WorldModelBase):
+    """Parts: encoder, backbone, decoder, projection, action_embed, manipulator (see module docstring).
+
+    Building from a Hub id or folder rewrites ``config.vision`` / ``config.backbone`` in place to the
+    full transformers config (and preprocessing) they resolved to, so a checkpoint of this model's
+    config rebuilds the same architecture with no network; the weights come from the checkpoint.
+    """
+
+    def __init__(self, config: ModelConfig, spec: DataSpec) -> None:
+        super().__init__(config, spec)
+        self.encoder = VisionEncoderWrapper.from_config(config.vision, spec.channels, spec.height)
+        self.backbone = LLMBackboneWrapper.from_config(config.backbone)
+        tokens, dv, d = self.encoder.tokens, self.encoder.dim, self.backbone.hidden_size
+        self.projection = Projection(dv, d)
+        self.action_embed = nn.Embedding(spec.num_actions, d) if spec.discrete else nn.Linear(spec.num_actions, d)
+        shape = (spec.channels, spec.height, spec.width)
+        self.decoder = VideoDecoderWrapper.from_config(config.decoder, tokens, dv, shape)
+        self.collector = self._attach_hooks()
+        dims = self._probe_dims() if config.manipulator else {}
+        self.manipulator: LayerManipulator = (
+            build_class(config.manipulator, config.manipulator_kwargs, LayerManipulator, "model.manipulator", dims)
+            if config.manipulator
+            else LayerManipulator(dims)
+        )
+        valid = LOSSES + tuple(self.manipulator.loss_names)
+        for name in config.loss_weights:
+            if name not in valid:
+                raise WMError(f"config key 'model.loss_weights.{name}': unknown loss; this model's losses: {', '.join(valid)}")
+
+    # -- learning --------------------------------------------------------------------
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        frames, actions = batch["frames"], batch["actions"]
+        b, t = frames.shape[:2]
+        if t < 2:
+            raise WMError(f"flexible model: sequences need at least 2 frames, found {t}")
+        self.collector.clear()
+        z = self.encode(frames)
+        pred = self._predict(z[:, :-1], actions[:, :-1])
+        recon = self.decoder(pred.flatten(0, 1)).unflatten(0, (b, t - 1))
+        parts = {
+            "latent": F.mse_loss(pred, z[:, 1:].detach()),
+            "pixel": F.mse_loss(recon, frames[:, 1:].float() / 255.0),
+        }
+        collected = self._collected(b, t)
+        self.collector.clear()
+        parts.update(self.manipulator.aux_losses(self.manipulator.transform(collected)))
+        weights = self.config.loss_weights
+        total = sum(weights.get(name, 1.0) * value for name, value in parts.items())
+        return total, {name: value.detach() for name, value in parts.items()}
+
+    def encode(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (B, T, C, H, W) -> latents z (B, T, N, Dv): encoder features, layer-normalised."""
+        features = self.encoder(frames.flatten(0, 1)).unflatten(0, frames.shape[:2])
+        return F.layer_norm(features, features.shape[-1:])
+
+    def _predict(self, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """latents (B, S, N, Dv) and the action after each (B, S[, A]) -> next latents (B, S, N, Dv)."""
+        n = latents.shape[2]
+        act = self.action_embed(actions if self.spec.discrete else actions.float()).unsqueeze(2)
+        tokens = torch.cat([self.projection.encode(latents), act], dim=2)  # (B, S, K, D)
+        hidden = self.backbone(tokens.flatten(1, 2), n + 1).unflatten(1, tokens.shape[1:3])
+        return self.projection.predict(hidden[:, :, :n])
+
+    # -- hooks -----------------------------------------------------------------------
+    def _attach_hooks(self) -> LayerOutputCollector:
+        targets = {
+            **self.encoder.hook_targets(self.config.vision.hook_layers),
+            **self.backbone.hook_targets(self.config.backbone.hook_layers),
+        }
+        return LayerOutputCollector(targets)
+
+    def _collected(self, b: int, t: int) -> dict[str, torch.Tensor]:
+        """The hooked outputs per timestep: vision (B, T, ...), backbone (B, T-1, K, ...)."""
+        out = {}
+        for key, value in self.collector.outputs.items():
+            if key.startswith("vision."):
+                out[key] = value.unflatten(0, (b, t))
+            else:
+                out[key] = value.unflatten(1, (t - 1, -1))
+        return out
+
+    def _probe_dims(self) -> dict[str, int]:
+        """Last dimension of every hooked output, from one forward pass on a blank two-frame clip."""
+        spec = self.spec
+        frames = torch.zeros(1, 2, spec.channels, spec.height, spec.width, dtype=torch.uint8)
+        actions = torch.zeros(1, 1, dtype=torch.long) if spec.discrete else torch.zeros(1, 1, spec.num_actions)
+        with torch.no_grad():
+            self._predict(self.encode(frames)[:, :1], actions)
+        dims = {key: value.shape[-1] for key, value in self.collector.outputs.items()}
+        self.collector.clear()
+        missing = [key for key in self.collector.keys if key not in dims]
+        if missing:
+            raise WMError(f"config key 'model.*.hook_layers': {', '.join(missing)} produced no tensor output")
+        return dims
+
+    # -- imagination -----------------------------------------------------------------
+    def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> FlexibleState:
+        window = self.config.backbone.window
+        start = max(0, frames.shape[1] - window)
+        return FlexibleState(self.encode(frames)[:, start:], actions[:, start:])
+
+    def imagine(self, state: FlexibleState, actions: torch.Tensor, decode: bool = True) -> Imagined:
+        latents, past = state.latents, state.actions
+        frames = []
+        for h in range(actions.shape[1]):
+            taken = torch.cat([past, actions[:, h : h + 1]], dim=1)
+            nxt = self._predict(latents, taken)[:, -1:]
+            if decode:
+                frames.append(self.decoder(nxt[:, 0]).clamp(0.0, 1.0))
+            latents = torch.cat([latents, F.layer_norm(nxt, nxt.shape[-1:])], dim=1)[:, -self.config.backbone.window :]
+            past = taken[:, taken.shape[1] - latents.shape[1] + 1 :]
+        return Imagined(FlexibleState(latents, past), torch.stack(frames, 1) if decode else None)
+
+    def decode(self, state: FlexibleState) -> torch.Tensor:
+        return self.decoder(state.latents[:, -1]).clamp(0.0, 1.0)
+
+    # -- modules ---------------------------------------------------------------------
+    def module_names(self) -> list[str]:
+        return ["encoder", "backbone", "decoder", "projection", "action_embed", "manipulator"]
+
+    def set_module(self, name: str, module: nn.Module) -> None:
+        """Replace a part; a bare encoder / backbone / decoder module is wrapped and checked to fit."""
+        self._check_name(name)
+        if name == "encoder" and not isinstance(module, VisionEncoderWrapper):
+            old = self.encoder
+            module = VisionEncoderWrapper(
+                module, old.image_size, old.mean.flatten().tolist(), old.std.flatten().tolist(), old.features, self.spec.channels
+            )
+        elif name == "backbone" and not isinstance(module, LLMBackboneWrapper):
+            module = LLMBackboneWrapper(module)
+        elif name == "decoder" and not isinstance(module, VideoDecoderWrapper):
+            shape = (self.spec.channels, self.spec.height, self.spec.width)
+            module = VideoDecoderWrapper(module, self.encoder.tokens, self.encoder.dim, shape)
+        self._check_fit(name, module)
+        setattr(self, name, module)
+        if name in ("encoder", "backbone"):
+            self.collector.remove()
+            self.collector = self._attach_hooks()
+
+    def _check_fit(self, name: str, module: nn.Module) -> None:
+        if name == "encoder":
+            old, new = (self.encoder.tokens, self.encoder.dim), (module.tokens, module.dim)
+        elif name == "backbone":
+            old, new = self.backbone.hidden_size, module.hidden_size
+        else:
+            return
+        if old != new:
+            raise WMError(f"set_module('{name}'): the replacement produces {new} (tokens, width), the model needs {old}")
