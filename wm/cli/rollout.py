@@ -1,9 +1,134 @@
-"""Commands of this group are registered here once they are implemented."""
+"""`wm rollout`, `wm play`, `wm eval`: watch, play and measure what a model imagines.
+
+A thin shell over wm.core.imagine; torch, pygame and friends are imported inside the commands.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from wm.cli.common import console
+
+MODEL_ARGUMENT = typer.Argument(..., help="Checkpoint file or run folder (its checkpoints/last.pt).")
+SEED_OPTION = typer.Option(0, "--seed", help="Seed for context choice, random actions and the model's sampling.")
+
+
+def rollout(
+    model: str = MODEL_ARGUMENT,
+    steps: int = typer.Option(50, "--steps", "-n", help="Imagined frames to write."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output video: .gif or .mp4."),
+    fps: float = typer.Option(15.0, "--fps", help="Frames per second of the video."),
+    scale: int = typer.Option(4, "--scale", help="Nearest-neighbour upscaling factor."),
+    data: Path | None = typer.Option(None, "--data", help="Take the context from this dataset instead of the checkpoint."),
+    episode: int = typer.Option(0, "--episode", help="Episode of --data (without --data: the checkpoint's context clip)."),
+    start: int = typer.Option(0, "--start", help="First context frame within the episode of --data."),
+    context: int | None = typer.Option(None, "--context", help="Context frames to observe [default: the model's]."),
+    actions: str | None = typer.Option(
+        None, "--actions", help="random | repeat:K | 0,2,3,... (indices or names) | FILE.npy | data [default: random]."
+    ),
+    compare: bool = typer.Option(False, "--compare", help="Show the recorded truth beside the imagination (needs --data)."),
+    batch: int = typer.Option(1, "--batch", help="Imagine this many futures from the same context, tiled."),
+    seed: int = SEED_OPTION,
+) -> None:
+    """Imagine STEPS frames from a context and write them as a GIF or MP4."""
+    from rich.table import Table
+
+    from wm.core.imagine.rollout import RolloutOptions, run_rollout
+    from wm.core.loading import load_model
+
+    options = RolloutOptions(output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed)
+    world_model, checkpoint = load_model(model)
+    result = run_rollout(world_model, checkpoint, options)
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("model", f"{model} ({type(world_model).__name__})")
+    table.add_row("context", result.source)
+    table.add_row("steps", f"{result.steps} x {result.batch} future(s)")
+    table.add_row("imagination", f"{result.frames_per_second:,.0f} frames/s ({result.seconds * 1000:.0f} ms)")
+    table.add_row("wrote", f"[bold]{result.output}[/]")
+    console().print(table)
+
+
+def play(
+    model: str = MODEL_ARGUMENT,
+    scale: int = typer.Option(4, "--scale", help="Window upscaling factor (nearest neighbour)."),
+    fps: float = typer.Option(15.0, "--fps", help="Target frame rate (0 = as fast as possible)."),
+    record: Path | None = typer.Option(None, "--record", help="Save what was shown to this .mp4 or .gif."),
+    steps: int | None = typer.Option(None, "--steps", help="Quit after this many imagined frames [default: at Esc]."),
+    seed: int = SEED_OPTION,
+) -> None:
+    """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""
+    from wm.core.errors import WMError
+    from wm.core.imagine.context import checkpoint_clips
+    from wm.core.imagine.engine import ImaginationEngine
+    from wm.core.loading import load_model
+
+    if scale < 1 or fps < 0:
+        raise WMError(f"play: --scale must be >= 1 and --fps >= 0, found {scale} and {fps}")
+    try:
+        from wm.core.imagine.play import play as run_play
+    except ImportError as err:
+        raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm[play]'") from None
+    world_model, checkpoint = load_model(model)
+    stats = run_play(
+        ImaginationEngine(world_model), checkpoint_clips(checkpoint), scale=scale, fps=fps, record=record, seed=seed, steps=steps
+    )
+    recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
+    console().print(f"played {stats.steps} imagined frames ({stats.resets} resets){recorded}")
+
+
+def evaluate(
+    model: str = MODEL_ARGUMENT,
+    data: Path = typer.Option(..., "--data", help="Dataset to predict (ideally episodes held out from training)."),
+    context: int | None = typer.Option(None, "--context", help="Context frames observed [default: the model's]."),
+    horizons: str = typer.Option("1,5,15,50", "--horizons", help="Comma-separated imagined steps to score."),
+    episodes: int = typer.Option(32, "--episodes", help="Windows to average over (one per episode while they last)."),
+    seed: int = SEED_OPTION,
+    json_path: Path | None = typer.Option(None, "--json", help="Write every figure to this JSON file."),
+    plot: Path | None = typer.Option(None, "--plot", help="Plot metric vs horizon to this PNG."),
+) -> None:
+    """Open-loop prediction quality (MSE, PSNR, SSIM per horizon) against two baselines."""
+    from rich.table import Table
+
+    from wm.core.errors import WMError
+    from wm.core.imagine.context import default_context_length
+    from wm.core.imagine.evaluate import METHODS, plot_report, save_json
+    from wm.core.imagine.evaluate import evaluate as run_evaluate
+    from wm.core.loading import load_model
+
+    try:
+        steps = [int(h) for h in horizons.split(",") if h.strip()]
+    except ValueError:
+        raise WMError(f"--horizons '{horizons}': expected comma-separated positive integers like 1,5,15,50") from None
+    for path, suffix in ((json_path, ".json"), (plot, ".png")):
+        if path is not None and (path.suffix.lower() != suffix or not path.parent.is_dir()):
+            raise WMError(f"{path}: expected a {suffix} file in an existing folder")  # before any work
+    world_model, checkpoint = load_model(model)
+    report = run_evaluate(
+        world_model, data, context=context or default_context_length(checkpoint), horizons=steps, episodes=episodes, seed=seed
+    )
+    report.model = model
+    table = Table(title=f"{model} on {data}: context {report.context}, {len(report.windows)} windows")
+    for column in ("horizon", "method", "MSE ↓", "PSNR ↑", "SSIM ↑"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for i, horizon in enumerate(report.horizons):
+        for method in METHODS:
+            scores = report.scores[method]
+            style = "bold" if method == "model" else "dim"
+            table.add_row(
+                str(horizon), method, f"{scores['mse'][i]:.5f}", f"{scores['psnr'][i]:.2f}", f"{scores['ssim'][i]:.4f}",
+                style=style, end_section=method == METHODS[-1],
+            )
+    console().print(table)
+    if json_path is not None:
+        console().print(f"wrote [bold]{save_json(report, json_path)}[/]")
+    if plot is not None:
+        console().print(f"wrote [bold]{plot_report(report, plot)}[/]")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `rollout`, `play` and `eval` to the root app."""
+    app.command("rollout")(rollout)
+    app.command("play")(play)
+    app.command("eval")(evaluate)

@@ -1,0 +1,83 @@
+"""The imagination engine: context -> state, action -> next frame.
+
+Rollout, play, eval, the trainer's samples and the gymnasium env all drive a model
+through this one class, so they agree with each other and with training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from wm.core.errors import WMError
+from wm.core.models.base import State, WorldModelBase
+
+
+class ImaginationEngine:
+    """Holds a model's belief state and steps it forward one action (or H actions) at a time.
+
+    Shapes (B batch, T context length, H horizon, A action size):
+    ``reset(frames uint8 (B, T, C, H, W), actions (B, T-1[, A]))`` -> float frame (B, C, H, W);
+    ``step(actions (B[, A]))`` -> (B, C, H, W); ``rollout(actions (B, H[, A]))`` -> (B, H, C, H, W).
+    Frames are float in [0, 1]. After each step ``rewards`` and ``continues`` (B,) hold the
+    heads' predictions for the last frame, or None when the model has no such head.
+    """
+
+    def __init__(self, model: WorldModelBase, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.spec = model.spec
+        self.state: State | None = None
+        self.batch = 0
+        self.rewards: torch.Tensor | None = None
+        self.continues: torch.Tensor | None = None
+
+    @torch.inference_mode()
+    def reset(self, frames: torch.Tensor | np.ndarray, actions: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Observe a context clip; returns the model's picture of its last frame (B, C, H, W)."""
+        frames = torch.as_tensor(frames).to(self.device)
+        spec = self.spec
+        if frames.ndim != 5 or tuple(frames.shape[2:]) != (spec.channels, spec.height, spec.width):
+            raise WMError(
+                f"context frames: expected (B, T, {spec.channels}, {spec.height}, {spec.width}), "
+                f"found {tuple(frames.shape)}"
+            )
+        actions = self._actions(actions, frames.shape[:1] + (frames.shape[1] - 1,))
+        self.state = self.model.observe(frames, actions)
+        self.batch = frames.shape[0]
+        self.rewards = self.continues = None
+        return self.model.decode(self.state)
+
+    @torch.inference_mode()
+    def step(self, actions: torch.Tensor | np.ndarray | int) -> torch.Tensor:
+        """Take one action per batch row, (B[, A]); returns the imagined frames (B, C, H, W)."""
+        actions = torch.as_tensor(actions)
+        if actions.ndim == (0 if self.spec.discrete else 1):
+            actions = actions.unsqueeze(0)
+        return self.rollout(actions.unsqueeze(1))[:, 0]
+
+    @torch.inference_mode()
+    def rollout(self, actions: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Take H actions per batch row, (B, H[, A]); returns the imagined frames (B, H, C, H, W)."""
+        if self.state is None:
+            raise WMError("imagination engine: call reset(context) before step or rollout")
+        actions = torch.as_tensor(actions)
+        actions = self._actions(actions, (self.batch, actions.shape[1] if actions.ndim > 1 else 1))
+        imagined = self.model.imagine(self.state, actions, decode=True)
+        self.state = imagined.state
+        self.rewards = None if imagined.rewards is None else imagined.rewards[:, -1]
+        self.continues = None if imagined.continues is None else imagined.continues[:, -1]
+        return imagined.frames
+
+    def _actions(self, actions: torch.Tensor | np.ndarray, batch_time: tuple[int, ...]) -> torch.Tensor:
+        """Actions as the model takes them: int64 (B, T) or float32 (B, T, A) on the device."""
+        actions = torch.as_tensor(actions)
+        if self.spec.discrete:
+            expected = tuple(batch_time)
+            actions = actions.to(self.device, torch.long)
+        else:
+            expected = (*batch_time, self.spec.num_actions)
+            actions = actions.to(self.device, torch.float32)
+        if tuple(actions.shape) != expected:
+            raise WMError(f"actions: expected shape {expected}, found {tuple(actions.shape)}")
+        return actions

@@ -1,0 +1,119 @@
+"""`wm rollout`: imagine N steps from a context and write them as a GIF/MP4.
+
+Output: N pictures, one per imagined step (the context itself is not repeated). With
+``batch`` B > 1 the B futures imagined from the same context are tiled in a grid. With
+``compare`` every picture is [real | imagined ...] side by side, each under a label row
+("real t", "imagined t ACTION"), where real frame t is what the recorded action t produced.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wm.core.checkpoint import Checkpoint
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+from wm.core.imagine.actions import action_label, parse_actions
+from wm.core.imagine.context import Context, checkpoint_context, dataset_context, default_context_length
+from wm.core.imagine.engine import ImaginationEngine
+from wm.core.imagine.video import FORMATS, labelled, tile, to_pictures, upscale, write_video
+from wm.core.models.base import WorldModelBase
+
+
+@dataclass
+class RolloutOptions:
+    """What `wm rollout` was asked for (see its --help)."""
+
+    output: Path
+    steps: int = 50
+    fps: float = 15.0
+    scale: int = 4
+    data: Path | None = None
+    episode: int = 0  # dataset episode, or checkpoint clip without data
+    start: int = 0
+    context: int | None = None  # None = the checkpoint's data.context_len (its whole clips without data)
+    actions: str | None = None  # None = "data" with compare, else "random"
+    compare: bool = False
+    batch: int = 1
+    seed: int = 0
+
+
+@dataclass
+class RolloutResult:
+    output: Path
+    source: str
+    steps: int
+    batch: int
+    seconds: float  # spent imagining (observe + imagine + decode)
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.steps * self.batch / max(self.seconds, 1e-9)
+
+
+def run_rollout(model: WorldModelBase, checkpoint: Checkpoint, options: RolloutOptions) -> RolloutResult:
+    """Imagine from the asked-for context with the asked-for actions and write the video."""
+    options = _checked(options)
+    spec = model.spec
+    if options.data is not None:
+        length = options.context or default_context_length(checkpoint)
+        context = dataset_context(
+            options.data, spec, episode=options.episode, start=options.start, length=length, steps=options.steps
+        )
+    else:
+        context = checkpoint_context(checkpoint, options.episode, options.context)
+    if options.compare and len(context.next_frames) < options.steps:
+        raise WMError(
+            f"--compare: {context.source} is followed by {len(context.next_frames)} recorded frames, "
+            f"expected --steps {options.steps}; lower --steps or --start"
+        )
+    text = options.actions or ("data" if options.compare else "random")
+    rng = np.random.default_rng(options.seed)
+    actions = parse_actions(text, spec, steps=options.steps, batch=options.batch, rng=rng, recorded=context.next_actions)
+    engine = ImaginationEngine(model)
+    frames = np.repeat(context.frames[None], options.batch, axis=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(options.seed)
+        began = time.perf_counter()
+        engine.reset(frames, np.repeat(context.actions[None], options.batch, axis=0))
+        imagined = engine.rollout(actions)
+        seconds = time.perf_counter() - began
+    video = _compose(upscale(to_pictures(imagined), options.scale), context, actions, spec, options)
+    write_video(options.output, video, options.fps)
+    return RolloutResult(options.output, context.source, options.steps, options.batch, seconds)
+
+
+def _checked(options: RolloutOptions) -> RolloutOptions:
+    if options.output.suffix.lower() not in FORMATS:
+        raise WMError(f"--output {options.output}: unknown video format '{options.output.suffix}', expected .gif or .mp4")
+    if options.steps < 1 or options.batch < 1 or options.scale < 1 or options.fps <= 0:
+        raise WMError(
+            f"rollout: --steps, --batch, --scale and --fps must be positive, found "
+            f"{options.steps}, {options.batch}, {options.scale}, {options.fps}"
+        )
+    if options.compare and options.data is None:
+        raise WMError("--compare shows the recorded truth beside the imagination: pass --data FILE")
+    if options.compare and options.actions not in (None, "data"):
+        raise WMError(f"--compare imagines with the recorded actions; drop --actions {options.actions} or use --actions data")
+    return options
+
+
+def _compose(
+    pictures: np.ndarray, context: Context, actions: np.ndarray, spec: DataSpec, options: RolloutOptions
+) -> np.ndarray:
+    """The video (N, H', W', 3) from imagined pictures (B, N, H, W, 3), truth-and-labels with ``compare``."""
+    batch, steps = pictures.shape[:2]
+    if not options.compare:
+        return pictures[0] if batch == 1 else tile(list(pictures))
+    real = labelled(upscale(to_pictures(context.next_frames[:steps]), options.scale), [f"real {t}" for t in range(1, steps + 1)])
+    columns = [real]
+    for b in range(batch):
+        name = "imagined" if batch == 1 else f"imagined #{b + 1}"
+        texts = [f"{name} {t + 1} {action_label(spec, actions[b, t])}" for t in range(steps)]
+        columns.append(labelled(pictures[b], texts))
+    return tile(columns, columns=len(columns))
