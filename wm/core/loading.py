@@ -1,4 +1,7 @@
-"""Turn a MODEL reference (as every command takes it) into a ready model: the one place it happens."""
+"""Turn a MODEL reference (as every command takes it) into a ready model: the one place it happens.
+
+A MODEL is a checkpoint file, a run folder, a pulled Hub folder or a Hub id ``user/name[@rev]``.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +24,35 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> WorldModelBase:
     return model.eval()
 
 
-def resolve_checkpoint(ref: str) -> Checkpoint:
-    """Load the checkpoint behind ``ref``: a checkpoint file or a run folder."""
+def resolve_checkpoint(ref: str, revision: str | None = None, *, hub: bool = False) -> Checkpoint:
+    """Load the checkpoint behind ``ref``.
+
+    An existing local path is a checkpoint file, a run folder (its checkpoints/last.pt, else
+    final.pt) or a folder in the Hub format (config.json + model.safetensors, e.g. from
+    ``wm hub pull -o``). Anything else, or any ``ref`` when ``hub`` is set, is a Hub id
+    ``user/name[@revision]``, fetched through the Hugging Face cache; ``revision`` pins it too.
+    """
+    from wm.core.hub.ids import looks_like_hub_id
+
     path = Path(ref)
+    if not hub and (path.exists() or not looks_like_hub_id(ref)):
+        if revision:
+            raise WMError(f"{ref}: a revision applies to Hub ids, not to a local path")
+        return local_checkpoint(path)
+    from wm.core.hub.api import download
+    from wm.core.hub.format import read_folder
+
+    return read_folder(download(ref, revision), source=ref)
+
+
+def local_checkpoint(path: Path) -> Checkpoint:
+    """The checkpoint in a local file, run folder or Hub-format folder."""
+    from wm.core.hub.format import is_hub_folder, read_folder
+
+    if not path.exists():
+        raise WMError(f"{path}: no such checkpoint file or folder (nor a Hub id user/name[@revision])")
+    if path.is_dir() and is_hub_folder(path):
+        return read_folder(path)
     if path.is_dir():
         last = path / "checkpoints" / "last.pt"
         candidates = [last, path / "checkpoints" / "final.pt"]
@@ -34,7 +63,7 @@ def resolve_checkpoint(ref: str) -> Checkpoint:
     return load_checkpoint(path)
 
 
-def load_model(ref: str) -> tuple[WorldModelBase, Checkpoint]:
-    """The model and checkpoint behind a MODEL argument."""
-    checkpoint = resolve_checkpoint(ref)
+def load_model(ref: str, revision: str | None = None, *, hub: bool = False) -> tuple[WorldModelBase, Checkpoint]:
+    """The model and checkpoint behind a MODEL argument (see ``resolve_checkpoint``)."""
+    checkpoint = resolve_checkpoint(ref, revision, hub=hub)
     return model_from_checkpoint(checkpoint), checkpoint

@@ -1,0 +1,185 @@
+"""Push a model to the Hugging Face Hub, pull one back, build a model from a Hub id or folder.
+
+Everything goes through huggingface_hub's own client (token from ``hf auth login`` or HF_TOKEN,
+endpoint from HF_ENDPOINT, the standard cache under HF_HOME, HF_HUB_OFFLINE honoured), so a
+pulled model is reused offline. Client errors become one-line WMErrors (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wm.core.checkpoint import Checkpoint
+from wm.core.errors import WMError
+from wm.core.hub.errors import hub_errors
+from wm.core.hub.format import (
+    CARD,
+    CONFIG,
+    INFERENCE_FILES,
+    SAMPLE,
+    TRAINING_FILES,
+    is_hub_folder,
+    read_config,
+    write_folder,
+)
+from wm.core.hub.ids import parse_hub_id
+from wm.core.models.base import WorldModelBase
+
+log = logging.getLogger(__name__)
+SAMPLE_STEPS = 24
+
+
+def push_to_hub(
+    model_or_checkpoint: WorldModelBase | Checkpoint,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    include_training_state: bool = False,
+    context: dict[str, Any] | None = None,
+    evaluation: dict[str, Any] | None = None,
+    license: str = "mit",  # noqa: A002 - the Hub's metadata key
+    token: str | None = None,
+) -> str:
+    """Upload a model as a wm Hub repo (created when missing); returns the commit URL.
+
+    ``model_or_checkpoint``: a ``Checkpoint`` (config, weights, context clips, training state)
+    or a bare model, whose context clips then come from ``context`` ({"frames", "actions"}).
+    ``revision`` is a branch, created from main when missing. Only inference files go up
+    unless ``include_training_state``; wm files left from an earlier push that this one does
+    not write (say a training state) are deleted in the same commit.
+    """
+    from huggingface_hub import HfApi
+
+    repo_id, revision = parse_hub_id(repo_id, revision)
+    checkpoint = as_checkpoint(model_or_checkpoint, context)
+    api = HfApi(token=token)
+    with hub_errors(repo_id, revision, action="writing"):
+        api.whoami()  # fail on a missing or rejected token before building anything
+    with tempfile.TemporaryDirectory(prefix="wm-hub-push-") as tmp:
+        folder = Path(tmp)
+        files = write_folder(checkpoint, folder, include_training_state=include_training_state, evaluation=evaluation)
+        if checkpoint.context:
+            write_sample(checkpoint, folder / SAMPLE)
+            files.append(SAMPLE)
+        from wm.core.hub.card import model_card
+
+        card = model_card(repo_id, checkpoint, files=files, evaluation=evaluation, license=license)
+        (folder / CARD).write_text(card)
+        files.append(CARD)
+        stale = [name for name in (*INFERENCE_FILES, *TRAINING_FILES) if name not in files]
+        with hub_errors(repo_id, revision, action="writing"):
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            if revision:
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            info = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                revision=revision,
+                commit_message=commit_message or "Upload wm world model",
+                allow_patterns=files,
+                delete_patterns=stale,
+            )
+    return info.commit_url
+
+
+def as_checkpoint(model_or_checkpoint: WorldModelBase | Checkpoint, context: dict[str, Any] | None) -> Checkpoint:
+    """The checkpoint to push: as given, or a model's config, spec and weights with ``context``."""
+    if isinstance(model_or_checkpoint, Checkpoint):
+        if context is not None:
+            return Checkpoint(**{**vars(model_or_checkpoint), "context": context})
+        return model_or_checkpoint
+    if not isinstance(model_or_checkpoint, WorldModelBase):
+        raise WMError(
+            f"push_to_hub: expected a wm model or Checkpoint, got {type(model_or_checkpoint).__name__}"
+        )
+    from wm.core.config import Config, config_to_dict
+
+    model = model_or_checkpoint
+    return Checkpoint(
+        config=config_to_dict(Config(model=model.config)),
+        spec=model.spec,
+        model=model.state_dict(),
+        context=dict(context or {}),
+    )
+
+
+def write_sample(checkpoint: Checkpoint, path: Path) -> Path:
+    """The card's sample rollout GIF, imagined from the checkpoint's own context clips."""
+    from wm.core.imagine.samples import save_sample
+    from wm.core.loading import model_from_checkpoint
+
+    model = model_from_checkpoint(checkpoint)
+    return save_sample(model, checkpoint.context, SAMPLE_STEPS, path, fps=checkpoint.spec.fps or 8)
+
+
+def download(ref: str, revision: str | None = None, *, include_training_state: bool = False) -> Path:
+    """The folder (in the Hugging Face cache) holding the wm files of ``user/name[@rev]``.
+
+    config.json comes first and is checked, so a repo that is not a wm model costs one small
+    file; the rest is then fetched at the same commit. Offline, or with the Hub out of reach,
+    the cached copy is used when it is complete.
+    """
+    from huggingface_hub import snapshot_download
+
+    repo_id, revision = parse_hub_id(ref, revision)
+    source = f"{repo_id}@{revision}" if revision else repo_id
+    with hub_errors(repo_id, revision):
+        folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG]))
+        read_config(folder, source)
+        patterns = [*INFERENCE_FILES, *(TRAINING_FILES if include_training_state else ())]
+        folder = Path(snapshot_download(repo_id, revision=folder.name, allow_patterns=patterns))
+    if not is_hub_folder(folder):
+        raise WMError(f"{source}: not a wm model (config.json but no model.safetensors)")
+    return folder
+
+
+def pull(
+    ref: str,
+    revision: str | None = None,
+    *,
+    output: str | Path | None = None,
+    include_training_state: bool = False,
+) -> Path:
+    """Download a wm model into the cache and, with ``output``, copy its files there; the folder.
+
+    ``output`` is written whole or not at all: files go to a temporary sibling folder that
+    replaces ``output`` at the end. An existing ``output`` is replaced only when it holds a
+    pulled wm model itself (or nothing).
+    """
+    folder = download(ref, revision, include_training_state=include_training_state)
+    if output is None:
+        return folder
+    return _copy_folder(folder, Path(output))
+
+
+def create_from_pretrained(repo_id_or_folder: str | Path, revision: str | None = None) -> WorldModelBase:
+    """The model behind a Hub id (``user/name[@rev]``), a pulled folder or a checkpoint, in eval mode."""
+    from wm.core.loading import load_model
+
+    return load_model(str(repo_id_or_folder), revision)[0]
+
+
+def _copy_folder(source: Path, output: Path) -> Path:
+    if output.exists() and not (output.is_dir() and (is_hub_folder(output) or not any(output.iterdir()))):
+        raise WMError(f"{output}: exists and is not a pulled wm model; choose another -o folder or remove it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    try:
+        for file in sorted(source.iterdir()):
+            shutil.copyfile(file, staging / file.name)  # follows the cache's symlinks to the blobs
+        old = output.with_name(f".{output.name}.{os.getpid()}.old")
+        if output.exists():
+            os.replace(output, old)
+        os.replace(staging, output)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return output

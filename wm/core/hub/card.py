@@ -1,0 +1,119 @@
+"""The model card (README.md) of a Hub repo: Hub metadata, usage with wm, data, evaluation, training config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wm.core.checkpoint import Checkpoint
+from wm.core.hub.format import CONFIG, CONTEXT, SAMPLE, TRAINING_FILES, WEIGHTS
+
+TAGS = ["world-model", "wm", "action-conditioned", "video-prediction", "model-based-rl"]
+
+
+def model_card(
+    repo_id: str,
+    checkpoint: Checkpoint,
+    *,
+    files: list[str],
+    evaluation: dict[str, Any] | None = None,
+    license: str = "mit",  # noqa: A002 - the Hub's metadata key
+) -> str:
+    """README.md text: YAML metadata block, then the card in markdown."""
+    from huggingface_hub import ModelCardData
+
+    spec, config = checkpoint.spec, checkpoint.config
+    kind = config.get("model", {}).get("kind", "rssm")
+    source = config.get("data", {}).get("path")
+    data = {
+        "frame_shape": [spec.channels, spec.height, spec.width],
+        "action_kind": spec.action_kind,
+        "num_actions": spec.num_actions,
+        "action_names": list(spec.action_names),
+        "has_rewards": spec.has_rewards,
+        "has_terminals": spec.has_terminals,
+        "fps": spec.fps,
+        "source": Path(source).name if source else "built-in ALE source",
+    }
+    metadata = ModelCardData(library_name="wm", license=license, tags=[*TAGS, kind], wm_data=data)
+    name = repo_id.split("/")[-1]
+    sections = [
+        f"# {name}\n\nAn action-conditioned world model (`{kind}`) made with `wm`: from a few frames and the "
+        f"actions taken, it imagines the frames that follow.",
+        _sample(checkpoint) if SAMPLE in files else "",
+        _usage(repo_id, name),
+        "## Data\n\n" + _table(["", ""], _data_rows(data)),
+        _evaluation(evaluation) if evaluation else "",
+        _training(checkpoint),
+        "## Files\n\n" + "\n".join(f"- `{f}`: {FILE_NOTES[f]}" for f in files if f in FILE_NOTES),
+    ]
+    return f"---\n{metadata.to_yaml()}\n---\n\n" + "\n\n".join(s for s in sections if s) + "\n"
+
+
+FILE_NOTES = {
+    CONFIG: "format version, data facts and the resolved training config",
+    WEIGHTS: "model weights",
+    CONTEXT: "context clips (frames and actions) so that rollout and play need no dataset",
+    SAMPLE: "the sample rollout above",
+    TRAINING_FILES[0]: "optimizer, scheduler and RNG tensors, to resume training",
+    TRAINING_FILES[1]: "the rest of the training state (step, epoch, ...)",
+}
+
+
+def _sample(checkpoint: Checkpoint) -> str:
+    count, length = checkpoint.context["frames"].shape[:2]
+    return (
+        f"![sample rollout]({SAMPLE})\n\n*{count} context clip(s) side by side: {length} real frames, then what "
+        f"the model imagines from the recorded (then random) actions.*"
+    )
+
+
+def _usage(repo_id: str, name: str) -> str:
+    return (
+        "## Use it with wm\n\n```bash\npip install wm\n"
+        f"wm rollout {repo_id} --steps 100 -o dream.gif   # imagine 100 frames from the stored context clips\n"
+        f"wm play {repo_id}                               # drive it with the keyboard\n"
+        f"wm hub pull {repo_id} -o {name}                # the files, for offline use\n```\n\n"
+        f'```python\nfrom wm import create_from_pretrained\n\nmodel = create_from_pretrained("{repo_id}")\n```'
+    )
+
+
+def _data_rows(data: dict[str, Any]) -> list[list[str]]:
+    channels, height, width = data["frame_shape"]
+    names = ", ".join(data["action_names"])
+    return [
+        ["frames", f"{channels} x {height} x {width} (C x H x W), uint8"],
+        ["actions", f"{data['action_kind']}, {data['num_actions']}" + (f": {names}" if names else "")],
+        ["rewards / terminals", f"{'yes' if data['has_rewards'] else 'no'} / {'yes' if data['has_terminals'] else 'no'}"],
+        ["fps", str(data["fps"]) if data["fps"] else "unknown"],
+        ["source", data["source"]],
+    ]
+
+
+def _evaluation(evaluation: dict[str, Any]) -> str:
+    """A ``wm eval --json`` document (rows per method and horizon) or flat ``{metric: value}``."""
+    if "results" in evaluation:
+        rows = evaluation["results"]
+        header = ["method", "horizon", *evaluation.get("metrics", ["mse", "psnr", "ssim"])]
+        body = [[_cell(row.get(key)) for key in header] for row in rows]
+        note = f"Open-loop, {evaluation.get('context')} context frames, {evaluation.get('num_windows')} windows of {evaluation.get('dataset')}."
+        return f"## Evaluation\n\n{note}\n\n" + _table(header, body)
+    return "## Evaluation\n\n" + _table(["metric", "value"], [[key, _cell(value)] for key, value in evaluation.items()])
+
+
+def _training(checkpoint: Checkpoint) -> str:
+    import yaml
+
+    steps = (checkpoint.training or {}).get("step")
+    trained = f"Trained for {steps} optimizer steps. " if steps else ""
+    config = yaml.safe_dump(checkpoint.config, sort_keys=False)
+    return f"## Training\n\n{trained}The resolved config it was trained with:\n\n```yaml\n{config}```"
+
+
+def _cell(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
