@@ -38,7 +38,10 @@ class WMGroup(TyperGroup):
         except WMError as err:
             if ctx.meta.get(DEBUG_KEY) or os.environ.get("WM_DEBUG") == "1":
                 raise
-            raise UserError(str(err)) from None
+            # typer >= 0.20 vendors click, so a click.ClickException is not caught by typer's main:
+            # show the line here and exit through typer's own Exit.
+            UserError(str(err)).show()
+            raise typer.Exit(code=UserError.exit_code) from None
 
 
 app = typer.Typer(
