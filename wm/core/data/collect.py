@@ -81,6 +81,7 @@ def make_env(env_id: str, frameskip: int | None) -> tuple[Any, int, float | None
     if env_id.startswith("ALE/"):  # the Atari runs at 60 frames per second
         native = frameskip or (env.spec.kwargs.get("frameskip", 1) if env.spec else 1)
         return env, repeat, 60.0 / native if isinstance(native, int) else None
+    render_fps = env.metadata.get("render_fps")
     return env, repeat, float(render_fps) / repeat if render_fps else None
 
 

@@ -124,7 +124,7 @@ class Hdf5Episodes(EpisodeDataset):
         """Finite and in [0, 255] on the first frames of a few episodes spread over the file."""
         frames = self._open()["frames"]
         episodes = np.unique(np.linspace(0, self.num_episodes - 1, SAMPLED_EPISODES).astype(int))
-        sample = np.stack([frames[e, : min(SAMPLED_FRAMES, int(self.lengths[e]))] for e in episodes])
+        sample = np.concatenate([frames[e, : min(SAMPLED_FRAMES, int(self.lengths[e]))] for e in episodes])
         checks.float_frame_values(self.path, "frames", sample)
 
     def read(self, episode: int, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
