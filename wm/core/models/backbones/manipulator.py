@@ -47,8 +47,9 @@ class LinearProbeAlignment(LayerManipulator):
 
     Per timestep, the backbone layer's tokens of block t are averaged to h_t (Db) and the vision
     layer's tokens of frame t + ``shift`` to v (Dv); the loss is ``1 - cos(W h_t, v)`` averaged.
-    The vision side is detached, so the loss trains the probe W and the backbone up to the hooked
-    layer (and what feeds it: projection, action embedding), never the encoder or the decoder.
+    The vision side is the target and detached, so the loss trains the probe W and the backbone up
+    to the hooked layer with what feeds it (projection, action embedding; a trainable encoder only
+    through the backbone's input), never the decoder, the prediction head or later backbone layers.
     ``shift=1`` (default) aligns with the next frame, the one the backbone predicts.
     """
 
