@@ -9,39 +9,33 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from wm.core.errors import WMError
 
 DEBUG_KEY = "wm_debug"
+USER_ERROR_EXIT = 2
 
 
-class UserError(click.ClickException):
-    """A WMError on its way out: one red line on stderr, exit code 2."""
+def show_error(message: str) -> None:
+    """Print a user error as one red line on stderr."""
+    from rich.console import Console
 
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        from rich.console import Console
-
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {self.message}", soft_wrap=True)
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", soft_wrap=True)
 
 
 class WMGroup(TyperGroup):
-    """Root group that turns WMError into UserError unless debugging was asked for."""
+    """Root group: a WMError becomes one red line and exit code 2, unless debugging was asked for."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WMError as err:
             if ctx.meta.get(DEBUG_KEY) or os.environ.get("WM_DEBUG") == "1":
                 raise
-            # typer >= 0.20 vendors click, so a click.ClickException is not caught by typer's main:
-            # show the line here and exit through typer's own Exit.
-            UserError(str(err)).show()
-            raise typer.Exit(code=UserError.exit_code) from None
+            show_error(str(err))
+            raise typer.Exit(code=USER_ERROR_EXIT) from None
 
 
 app = typer.Typer(
