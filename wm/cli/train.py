@@ -1,9 +1,186 @@
-"""Commands of this group are registered here once they are implemented."""
+"""wm train | wm finetune: resolve the config, run wm.core.training.Trainer, show rich progress.
+
+Under torchrun every rank runs this command; only rank 0 prints (the trainer reports to rank 0 only).
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from wm.cli.common import OVERRIDES_ARGUMENT, PRESET_OPTION, PRINT_CONFIG_OPTION, console, print_config, resolve_config
+
+EXIT_INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
+
+
+def train(
+    presets: Optional[list[str]] = PRESET_OPTION,
+    overrides: Optional[list[str]] = OVERRIDES_ARGUMENT,
+    print_only: bool = PRINT_CONFIG_OPTION,
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", help="Continue the run in this folder (runs/NAME) exactly where it stopped."
+    ),
+) -> None:
+    """Train a world model. With no data.path, trains on the small built-in ALE dataset.
+
+    [dim]wm train --preset debug[/]
+    [dim]wm train --preset atari data.path=pong.h5 run.name=pong[/]
+    [dim]wm train --resume runs/pong train.epochs=40[/]
+    """
+    from wm.core.errors import WMError
+    from wm.core.training import resume_run
+
+    checkpoint = None
+    if resume is not None:
+        if presets:
+            raise WMError("--resume continues a run with its saved config; give key=value overrides, not --preset")
+        config, checkpoint = resume_run(resume, overrides or [])
+    else:
+        config = resolve_config(presets, overrides)
+    if print_only:
+        print_config(config)
+        return
+    _run(config, resume=checkpoint)
+
+
+def finetune(
+    presets: Optional[list[str]] = PRESET_OPTION,
+    overrides: Optional[list[str]] = OVERRIDES_ARGUMENT,
+    print_only: bool = PRINT_CONFIG_OPTION,
+) -> None:
+    """Finetune a trained model on new data: the `finetune` preset first, then yours.
+
+    [dim]wm finetune finetune.pretrained_path=runs/pong/checkpoints/final.pt data.path=breakout.h5[/]
+    [dim]... finetune.freeze_modules="[encoder]" finetune.reinit_modules="[dynamics]"[/]
+    """
+    from wm.core.config import load_config
+    from wm.core.errors import WMError
+    from wm.core.loading import resolve_checkpoint
+    from wm.core.training import pretrained_overrides
+
+    names = ["finetune", *(presets or [])]
+    source = resolve_config(presets, overrides, first=("finetune",)).finetune.pretrained_path
+    if not source:
+        raise WMError(
+            "finetune.pretrained_path is not set; expected a checkpoint or run folder, "
+            "e.g. finetune.pretrained_path=runs/pong/checkpoints/final.pt"
+        )
+    pretrained = resolve_checkpoint(source)
+    config = load_config(names, overrides or [], base=pretrained_overrides(pretrained))
+    if print_only:
+        print_config(config)
+        return
+    _run(config, pretrained=pretrained, source=source)
+
+
+def _run(config: Any, **kwargs: Any) -> None:
+    """Train with a live progress display on rank 0; Ctrl-C saves and exits with code 130."""
+    from wm.core.training import Trainer
+
+    main = int(os.environ.get("RANK", "0")) == 0
+    view = ProgressView() if main else None
+    trainer = Trainer(config, callback=view, **kwargs)
+    if view is not None:
+        view.open(trainer)
+    try:
+        result = trainer.fit()
+    finally:
+        if view is not None:
+            view.close()
+    if not main:
+        return
+    out = console()
+    if result.interrupted:
+        out.print(f"[yellow]interrupted[/] at step {result.step}: saved {result.checkpoint}")
+        out.print(f"continue with: [bold]wm train --resume {result.run_dir}[/]")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    out.print(f"[green]done[/]: {result.step} steps, final checkpoint [bold]{result.checkpoint}[/]")
+    if result.evaluation:
+        _print_evaluation(result.evaluation)
+
+
+class ProgressView:
+    """The trainer's callback: a rich progress bar with epoch, step, loss parts, frames/s and ETA."""
+
+    SHOWN = ("loss", "recon", "kl", "reward", "continue")
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[losses]}"),
+            TextColumn("[cyan]{task.fields[fps]}[/] frames/s  ETA {task.fields[eta]}"),
+            console=console(),
+            transient=False,
+        )
+        self.task: Any = None
+
+    def open(self, trainer: Any) -> None:
+        device = trainer.context.device
+        world = trainer.context.world_size
+        out = self.progress.console
+        out.print(f"run folder [bold]{trainer.folder.path}[/]  data {trainer.data.path}")
+        out.print(
+            f"model {trainer.config.model.kind}/{trainer.config.model.size}, "
+            f"{sum(p.numel() for p in trainer.model.parameters()):,} parameters on {device}"
+            + (f" x {world} processes" if world > 1 else "")
+            + f"; {trainer.total_steps} steps ({trainer.config.train.epochs} epochs of {trainer.steps_per_epoch})"
+        )
+        self.progress.start()
+
+    def close(self) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Any) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task(
+                "train", total=event.total_steps, completed=event.step, epoch="", losses="", fps="-", eta="-"
+            )
+        losses = "  ".join(f"{k} {event.metrics[k]:.3g}" for k in self.SHOWN if k in event.metrics)
+        if event.kind in ("checkpoint", "sample"):
+            self.progress.console.print(f"[dim]{event.kind}[/] {event.path}")
+        elif event.kind == "eval":
+            losses = ""
+        self.progress.update(
+            self.task,
+            completed=event.step,
+            epoch=f"{event.epoch}/{event.epochs}",
+            **({"losses": losses} if event.kind != "eval" else {}),
+            fps=f"{event.frames_per_s:,.0f}" if event.frames_per_s else "-",
+            eta=_duration(event.eta_s) if event.eta_s is not None else "-",
+        )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _print_evaluation(results: dict[str, float]) -> None:
+    """Held-out scores: one row per method and horizon."""
+    from rich.table import Table
+
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for key, value in results.items():
+        method, metric_at = key.split("/", 1)
+        metric, horizon = metric_at.split("@")
+        rows.setdefault((method, horizon), {})[metric] = value
+    table = Table(title="held-out imagination (open loop)")
+    for column in ("method", "horizon", "mse", "psnr", "ssim"):
+        table.add_column(column)
+    for (method, horizon), scores in rows.items():
+        table.add_row(method, horizon, *(f"{scores.get(m, float('nan')):.4g}" for m in ("mse", "psnr", "ssim")))
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `wm train` and `wm finetune` to the root app."""
+    app.command("train")(train)
+    app.command("finetune")(finetune)
