@@ -51,3 +51,13 @@ def breakout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three 30-step Breakout episodes at 32x32 (4 actions): new data for finetuning."""
     path = tmp_path_factory.mktemp("data") / "breakout.h5"
     return collect("ale:breakout", path, steps=90, size=(32, 32), max_episode_steps=30, seed=1)
+
+
+@pytest.fixture(scope="session")
+def pong_run(pong: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny run on ``pong`` (1 epoch of 3 steps); tests only read it."""
+    from wm.core.training import Trainer
+
+    runs = tmp_path_factory.mktemp("runs")
+    Trainer(tiny_config(pong, runs, "pong", "train.epochs=1", "train.eval_at_end=false")).fit()
+    return runs / "pong"
