@@ -46,19 +46,21 @@ def resolve_checkpoint(ref: str, revision: str | None = None, *, hub: bool = Fal
 
 
 def local_checkpoint(path: Path) -> Checkpoint:
-    """The checkpoint in a local file, run folder or Hub-format folder."""
+    """The checkpoint in a local file, run folder or Hub-format folder (a run's checkpoints come first)."""
     from wm.core.hub.format import is_hub_folder, read_folder
 
     if not path.exists():
         raise WMError(f"{path}: no such checkpoint file or folder (nor a Hub id user/name[@revision])")
-    if path.is_dir() and is_hub_folder(path):
-        return read_folder(path)
     if path.is_dir():
-        last = path / "checkpoints" / "last.pt"
-        candidates = [last, path / "checkpoints" / "final.pt"]
+        candidates = [path / "checkpoints" / "last.pt", path / "checkpoints" / "final.pt"]
         found = next((c for c in candidates if c.is_file()), None)
+        if found is None and is_hub_folder(path):
+            return read_folder(path)
         if found is None:
-            raise WMError(f"{path}: no checkpoint found (looked for {', '.join(str(c) for c in candidates)})")
+            raise WMError(
+                f"{path}: no checkpoint found (looked for {', '.join(str(c) for c in candidates)} "
+                "and for a pulled Hub folder with config.json + model.safetensors)"
+            )
         path = found
     return load_checkpoint(path)
 

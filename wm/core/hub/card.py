@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 from wm.core.checkpoint import Checkpoint
+from wm.core.errors import WMError
 from wm.core.hub.format import CONFIG, CONTEXT, SAMPLE, TRAINING_FILES, WEIGHTS
 
 TAGS = ["world-model", "wm", "action-conditioned", "video-prediction", "model-based-rl"]
@@ -90,15 +93,56 @@ def _data_rows(data: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) -> dict[str, Any] | None:
+    """Evaluation results for the card: ``eval_file`` (``wm eval --json``), else the run's own.
+
+    The run's own are the ``eval/...`` values its trainer logged to metrics.jsonl at the step
+    this checkpoint was saved (``path`` is a checkpoint in a run's checkpoints/ or the run folder).
+    """
+    if eval_file is not None:
+        try:
+            document = json.loads(Path(eval_file).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise WMError(f"--eval {eval_file}: cannot read it as JSON ({err})") from err
+        if not isinstance(document, dict) or document.get("format") != "wm-eval":
+            raise WMError(f"--eval {eval_file}: not a `wm eval --json` file (expected \"format\": \"wm-eval\")")
+        return {k: v for k, v in document.items() if k != "windows"}
+    run = path if path.is_dir() else path.resolve().parent.parent
+    metrics, step = run / "metrics.jsonl", (checkpoint.training or {}).get("step")
+    if not metrics.is_file() or step is None:
+        return None
+    found = None
+    for line in metrics.read_text().splitlines():
+        record = json.loads(line) if line.strip() else {}
+        if record.get("step") == step and any(k.startswith("eval/") for k in record):
+            found = {k.removeprefix("eval/"): v for k, v in record.items() if k.startswith("eval/")}
+    return found
+
+
 def _evaluation(evaluation: dict[str, Any]) -> str:
-    """A ``wm eval --json`` document (rows per method and horizon) or flat ``{metric: value}``."""
-    if "results" in evaluation:
-        rows = evaluation["results"]
-        header = ["method", "horizon", *evaluation.get("metrics", ["mse", "psnr", "ssim"])]
-        body = [[_cell(row.get(key)) for key in header] for row in rows]
-        note = f"Open-loop, {evaluation.get('context')} context frames, {evaluation.get('num_windows')} windows of {evaluation.get('dataset')}."
-        return f"## Evaluation\n\n{note}\n\n" + _table(header, body)
-    return "## Evaluation\n\n" + _table(["metric", "value"], [[key, _cell(value)] for key, value in evaluation.items()])
+    """A ``wm eval --json`` document or the trainer's ``{"method/metric@horizon": value}``, as a table."""
+    rows = evaluation.get("results") or _rows(evaluation)
+    metrics = evaluation.get("metrics") or sorted({k for row in rows for k in row} - {"method", "horizon"})
+    header = ["method", "horizon", *metrics]
+    table = _table(header, [[_cell(row.get(key, "")) for key in header] for row in rows])
+    if "dataset" in evaluation:
+        note = (
+            f"Open-loop on {Path(str(evaluation['dataset'])).name}: {evaluation.get('context')} context frames, "
+            f"{evaluation.get('num_windows')} windows; horizon h is the h-th imagined frame."
+        )
+    else:
+        note = "Open-loop on held-out episodes at the end of training; horizon h is the h-th imagined frame."
+    return f"## Evaluation\n\n{note} `copy_last` repeats the last real frame; `shuffled_actions` imagines with the actions shuffled.\n\n{table}"
+
+
+def _rows(flat: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, value in flat.items():
+        match = re.fullmatch(r"(\w+)/(\w+)@(\d+)", key)
+        if match:
+            method, metric, horizon = match.group(1), match.group(2), int(match.group(3))
+            rows.setdefault((method, horizon), {"method": method, "horizon": horizon})[metric] = value
+    return list(rows.values())
 
 
 def _training(checkpoint: Checkpoint) -> str:

@@ -47,13 +47,14 @@ def hub_errors(repo_id: str, revision: str | None = None, *, action: str = "read
             f"with an account that can read it)"
         ) from err
     except (OfflineModeIsEnabled, LocalEntryNotFoundError) as err:
+        ref = f"{repo_id}@{revision}" if revision else repo_id
         if constants.is_offline_mode():
             raise WMError(
-                f"{repo_id}: not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; "
-                f"pull it once online (`wm hub pull {repo_id}`)"
+                f"{ref}: not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; "
+                f"pull it once online (`wm hub pull {ref}`)"
             ) from err
         raise WMError(
-            f"{repo_id}: cannot reach the Hugging Face Hub at {constants.ENDPOINT} and it is not in the local "
+            f"{ref}: cannot reach the Hugging Face Hub at {constants.ENDPOINT} and it is not in the local "
             f"cache; check your network connection (or HF_ENDPOINT)"
         ) from err
     except httpx.TransportError as err:

@@ -1,0 +1,87 @@
+"""`wm hub push|pull` and a Hub id as MODEL, against the stand-in Hub: output, files, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.core.hub.tiny import tiny_checkpoint
+from tests.hub_server import hub, set_offline, set_token  # noqa: F401 - the stand-in Hub fixture
+from wm.cli.app import app
+from wm.core.checkpoint import save_checkpoint
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def run_folder(tmp_path: Path) -> Path:
+    """runs/tiny as the trainer leaves it: checkpoints/final.pt, last.pt -> final.pt, an eval in metrics.jsonl."""
+    run = tmp_path / "runs" / "tiny"
+    save_checkpoint(run / "checkpoints" / "final.pt", tiny_checkpoint())
+    (run / "checkpoints" / "last.pt").symlink_to("final.pt")
+    evaluation = {f"eval/{m}/{k}@{h}": 0.5 for m in ("model", "copy_last") for k in ("mse", "psnr", "ssim") for h in (1, 4)}
+    lines = [{"step": 1, "loss": 3.0}, {"step": 2, **evaluation}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return run
+
+
+def wm(*args: str) -> subprocess.CompletedProcess:
+    """`wm ARGS` in a subprocess: huggingface_hub reads HF_ENDPOINT, HF_HOME, HF_HUB_OFFLINE from the environment."""
+    env = {**os.environ, "WM_DEBUG": "0"}
+    return subprocess.run([sys.executable, "-m", "wm", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def test_push_then_pull(hub, run_folder, tmp_path) -> None:
+    result = runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny", "--private", "-m", "first model"])
+    assert result.exit_code == 0, result.output
+    assert f"{hub.url}/alice/tiny/commit/" in result.output
+    assert json.loads((hub.root / "alice/tiny/repo.json").read_text())["private"]
+    result = runner.invoke(app, ["hub", "pull", "alice/tiny", "-o", str(tmp_path / "pulled")])
+    assert result.exit_code == 0, result.output
+    assert "3 x 16 x 16" in result.output and "discrete, 3: stay, left, right" in result.output
+    card = (tmp_path / "pulled" / "README.md").read_text()
+    assert "## Evaluation" in card and "| model | 4 | 0.5 | 0.5 | 0.5 |" in card
+    assert json.loads((tmp_path / "pulled" / "config.json").read_text())["evaluation"]["model/mse@1"] == 0.5
+
+
+def test_errors_are_one_line_exit_2(hub, run_folder, monkeypatch) -> None:
+    result = runner.invoke(app, ["hub", "pull", "alice/missing"])
+    assert result.exit_code == 2
+    assert error_lines(result.output)[0].startswith("error: alice/missing: repository not found on the Hub")
+    bad = run_folder / "bad.json"
+    bad.write_text("{}")
+    result = runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny", "--eval", str(bad)])
+    assert result.exit_code == 2 and "not a `wm eval --json` file" in result.output
+    set_token(monkeypatch, None)
+    result = runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny"])
+    assert result.exit_code == 2
+    assert error_lines(result.output) == [
+        "error: not logged in to the Hugging Face Hub: run `hf auth login` (or set HF_TOKEN)"
+    ]
+
+
+def test_rollout_from_a_hub_id_then_offline(hub, run_folder, tmp_path, monkeypatch) -> None:
+    assert runner.invoke(app, ["hub", "push", str(run_folder / "checkpoints" / "final.pt"), "alice/tiny"]).exit_code == 0
+    proc = wm("rollout", "alice/tiny", "--steps", "4", "-o", str(tmp_path / "dream.gif"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "dream.gif").stat().st_size > 0
+    seen = len(hub.requests)
+    set_offline(monkeypatch, True)
+    proc = wm("rollout", "alice/tiny", "--steps", "4", "-o", str(tmp_path / "again.gif"))
+    assert proc.returncode == 0, proc.stderr
+    assert len(hub.requests) == seen  # served from the cache
+    result = runner.invoke(app, ["rollout", "alice/tiny@nope", "--steps", "4", "-o", str(tmp_path / "nope.gif")])
+    assert result.exit_code == 2 and error_lines(result.output) == [
+        "error: alice/tiny@nope: not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; "
+        "pull it once online (`wm hub pull alice/tiny@nope`)"
+    ]
