@@ -32,5 +32,5 @@ def shift_checkpoint(square_data: Path) -> Checkpoint:
 
 @pytest.fixture(scope="session")
 def trained_checkpoint(square_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny real WorldModel trained for 30 steps on the square world, saved as a checkpoint file."""
+    """A tiny real WorldModel trained for 20 steps on the square world, saved as a checkpoint file."""
     return train_tiny(square_data, tmp_path_factory.mktemp("run") / "tiny.pt")

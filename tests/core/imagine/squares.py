@@ -93,7 +93,7 @@ class ShiftModel(WorldModelBase):
         return []
 
 
-def train_tiny(data: Path, path: Path, steps: int = 30) -> Path:
+def train_tiny(data: Path, path: Path, steps: int = 20) -> Path:
     """Train a tiny real WorldModel on square-world ``data`` and save it (3 context clips of 4 frames)."""
     from wm.core.models.world_model import WorldModel
 

@@ -5,6 +5,8 @@ Observation: the imagined frame, uint8 (H, W, C). Action space: ``Discrete(n)`` 
 and continue heads when it has them (terminated when P(continue) < 0.5), otherwise 0 and
 never. ``reset`` observes a context clip drawn with the env's ``np_random``; the model's
 sampling is seeded from the same generator, so a seeded env is reproducible.
+
+Registered as ``wm/Imagined-v0``: ``gymnasium.make("wm.core.imagine.env:wm/Imagined-v0", model=PATH)``.
 """
 
 from __future__ import annotations
@@ -96,3 +98,8 @@ class ImaginedEnv(gym.Env):
         """(1, C, H, W) float -> uint8 (H, W, C)."""
         picture = (frame[0].clamp(0, 1) * 255).round().to(torch.uint8)
         return picture.permute(1, 2, 0).contiguous().cpu().numpy()
+
+
+ENV_ID = "wm/Imagined-v0"
+if ENV_ID not in gym.registry:
+    gym.register(id=ENV_ID, entry_point=ImaginedEnv)

@@ -1,0 +1,110 @@
+"""`wm rollout`, `wm play`, `wm eval` through the real CLI on a tiny trained checkpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from wm.cli.app import app
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core" / "imagine"))  # the shared square world
+from squares import train_tiny, write_square_data  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(dataset, checkpoint): 8 square-world episodes of 40 steps, a tiny model trained on them."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = write_square_data(folder / "squares.h5", episodes=8, length=40)
+    return data, train_tiny(data, folder / "tiny.pt")
+
+
+def wm(*args: object) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def gif_frames(path: Path, fps: int) -> int:
+    """Frames of a GIF written at ``fps``, counting runs that Pillow merged into one longer frame."""
+    durations = [iio.immeta(path, index=i)["duration"] for i in range(iio.improps(path, index=None).shape[0])]
+    return round(sum(durations) * fps / 1000)
+
+
+def test_rollout_gif_and_mp4_hold_every_step(files: tuple[Path, Path], tmp_path: Path) -> None:
+    _, checkpoint = files
+    out = wm("rollout", checkpoint, "--steps", 9, "-o", tmp_path / "d.gif", "--fps", 10, "--scale", 2)
+    assert gif_frames(tmp_path / "d.gif", 10) == 9 and iio.imread(tmp_path / "d.gif", index=0).shape[:2] == (32, 32)
+    for part in ("tiny.pt (WorldModel)", "checkpoint clip 0 (4 frames)", "9 x 1 future(s)", "frames/s", "d.gif"):
+        assert part in out
+    wm("rollout", checkpoint, "--steps", 7, "-o", tmp_path / "d.mp4", "--batch", 3, "--actions", "repeat:UP", "--seed", 2)
+    assert iio.imread(tmp_path / "d.mp4", index=None).shape[:3] == (7, 2 * 64 + 2, 2 * 64 + 2)
+
+
+def test_rollout_compare_puts_the_truth_beside_the_imagination(files: tuple[Path, Path], tmp_path: Path) -> None:
+    data, checkpoint = files
+    out = tmp_path / "c.gif"
+    wm("rollout", checkpoint, "--data", data, "--episode", 3, "--start", 2, "--context", 4, "--steps", 6,
+       "--compare", "--scale", 1, "-o", out, "--fps", 10)
+    import h5py
+
+    with h5py.File(data) as f:
+        truth = f["frames"][3, 6:12].transpose(0, 2, 3, 1)
+    video = iio.imread(out, index=None)[..., :3]  # label rows name each step, so no two frames merge
+    assert video.shape == (6, 14 + 16, 16 + 2 + 16, 3)
+    assert np.array_equal(video[:, 14:, :16], truth)  # real frame t is what recorded action t produced
+    assert not np.array_equal(video[:, :14, :16], video[:, :14, 18:])  # "real t" / "imagined t ACTION" labels
+
+
+def test_eval_writes_table_json_and_plot(files: tuple[Path, Path], tmp_path: Path) -> None:
+    data, checkpoint = files
+    out = wm("eval", checkpoint, "--data", data, "--horizons", "1,3,8", "--episodes", 4,
+             "--json", tmp_path / "e.json", "--plot", tmp_path / "e.png")
+    for part in ("copy_last", "shuffled_actions", "PSNR", "SSIM", "e.json", "e.png"):
+        assert part in out
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["context"] == 4 and report["horizons"] == [1, 3, 8] and report["num_windows"] == 4
+    assert report["model"] == str(checkpoint) and len(report["results"]) == 9
+    assert (tmp_path / "e.png").stat().st_size > 1000
+
+
+def test_play_headless_records(files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    _, checkpoint = files
+    out = wm("play", checkpoint, "--steps", 5, "--fps", 0, "--record", tmp_path / "p.mp4")
+    assert "played 5 imagined frames" in out and "p.mp4" in out
+    assert iio.imread(tmp_path / "p.mp4", index=None).shape[0] == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--steps", 3, "-o", "x.avi"], "unknown video format '.avi', expected .gif or .mp4"),
+        (["--steps", 3, "-o", "x.gif", "--actions", "repeat:99"], "action 99 is out of range, expected 0..5"),
+        (["--steps", 3, "-o", "x.gif", "--actions", "JUMP"], "'JUMP' is not an action index or name"),
+        (["--steps", 3, "-o", "x.gif", "--compare"], "pass --data FILE"),
+    ],
+)
+def test_rollout_mistakes_are_one_red_line(files: tuple[Path, Path], tmp_path: Path, args: list, message: str) -> None:
+    _, checkpoint = files
+    args = [tmp_path / a if str(a).startswith("x.") else a for a in args]
+    result = runner.invoke(app, ["rollout", str(checkpoint), *map(str, args)])
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_on_too_short_data_is_a_user_error(files: tuple[Path, Path], tmp_path: Path) -> None:
+    data, checkpoint = files
+    result = runner.invoke(app, ["eval", str(checkpoint), "--data", str(data), "--horizons", "1,50", "--json", str(tmp_path / "e.json")])
+    assert result.exit_code == 2 and "no episode has the 54 frames" in result.output
+    assert list(tmp_path.iterdir()) == []
