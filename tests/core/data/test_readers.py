@@ -112,3 +112,13 @@ def test_pickled_dataset_reopens_its_file(tmp_path) -> None:
     dataset.read(0, 0, 2)
     clone = pickle.loads(pickle.dumps(dataset))
     np.testing.assert_array_equal(clone.read(1, 3, 7)["frames"], episodes[1]["frames"][3:7])
+
+
+def test_padding_beyond_lengths_is_ignored(tmp_path) -> None:
+    episodes = square_world(lengths=(6, 10))
+    path = write_padded_h5(tmp_path / "x.h5", episodes)
+    with h5py.File(path, "a") as f:
+        actions, rewards = f["actions"][()], f["rewards"][()]
+        actions[0, 6:], rewards[0, 6:] = -1, np.nan  # a common padding convention
+        f["actions"][...], f["rewards"][...] = actions, rewards
+    assert_same(open_dataset(path), episodes)

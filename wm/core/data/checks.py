@@ -51,10 +51,16 @@ def float_frame_values(path: Path | str, key: str, sample: np.ndarray) -> None:
         )
 
 
-def action_kind(path: Path | str, key: str, actions: np.ndarray, lead: int) -> Literal["discrete", "continuous"]:
-    """Discrete: (lead axes) of non-negative integers (integral floats accepted). Continuous: one more axis of floats."""
+def action_kind(
+    path: Path | str, key: str, actions: np.ndarray, lead: int, values: np.ndarray | None = None
+) -> Literal["discrete", "continuous"]:
+    """Discrete: (lead axes) of non-negative integers (integral floats accepted). Continuous: one more axis of floats.
+
+    Shapes are checked on ``actions``; values on ``values`` (default: all of ``actions``, e.g. without padding).
+    """
+    values = actions if values is None else values
     if actions.ndim == lead + 1 and np.issubdtype(actions.dtype, np.floating):
-        finite(path, key, actions)
+        finite(path, key, values)
         return "continuous"
     if actions.ndim != lead:
         dims = "(N,T)" if lead == 2 else "(T,)"
@@ -63,14 +69,14 @@ def action_kind(path: Path | str, key: str, actions: np.ndarray, lead: int) -> L
             f"{path}: '{key}' has shape {actions.shape}; expected {dims} integers or {cont} floats"
         )
     if np.issubdtype(actions.dtype, np.floating):
-        finite(path, key, actions)
-        if not np.array_equal(actions, np.round(actions)):
-            raise WMError(f"{path}: '{key}' holds non-integer values such as {_first_fraction(actions)}; "
+        finite(path, key, values)
+        if not np.array_equal(values, np.round(values)):
+            raise WMError(f"{path}: '{key}' holds non-integer values such as {_first_fraction(values)}; "
                           "expected integer action indices (use shape (...,A) for continuous actions)")
     elif not np.issubdtype(actions.dtype, np.integer) and actions.dtype != np.bool_:
         raise WMError(f"{path}: '{key}' has dtype {actions.dtype}; expected integer action indices")
-    if actions.size and actions.min() < 0:
-        raise WMError(f"{path}: '{key}' has negative value {int(actions.min())}; expected action indices >= 0")
+    if values.size and values.min() < 0:
+        raise WMError(f"{path}: '{key}' has negative value {int(values.min())}; expected action indices >= 0")
     return "discrete"
 
 

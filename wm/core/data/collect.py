@@ -10,6 +10,7 @@ other envs repeat the action ``frameskip`` times. ``ale:pong`` is short for ``AL
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -111,9 +112,10 @@ def collect(
     )
     act = Policy(space, np.random.default_rng(seed), stickiness if policy == "sticky" else 0.0)
     total, done_episodes = 0, 0
-    with EpisodeWriter(out, spec, source=f"{env_id} {policy} policy seed={seed}", overwrite=overwrite) as writer:
-        env.reset(seed=seed)
+    source = f"{env_id} {policy} policy seed={seed}"
+    with closing(env), EpisodeWriter(out, spec, source=source, overwrite=overwrite) as writer:
         while (steps is None or total < steps) and (episodes is None or done_episodes < episodes):
+            env.reset(seed=seed if done_episodes == 0 else None)
             caps = [x for x in (None if steps is None else steps - total, max_episode_steps) if x is not None]
             limit = min(caps) if caps else None
             tick = (lambda n, base=total, eps=done_episodes: progress(base + n, eps)) if progress else None
@@ -123,8 +125,6 @@ def collect(
             done_episodes += 1
             if progress:
                 progress(total, done_episodes)
-            env.reset()
-    env.close()
     return Path(out)
 
 
@@ -139,6 +139,9 @@ def _episode(
     ended = False
     while not ended and (limit is None or len(actions) < limit):
         raw.append(env.render())
+        if not actions and (not isinstance(raw[0], np.ndarray) or raw[0].ndim != 3 or raw[0].shape[-1] != 3):
+            raise WMError(f"environment '{env.spec.id if env.spec else env}' renders {type(raw[0]).__name__}; "
+                          "expected rgb frames (H, W, 3) from render_mode='rgb_array'")
         action = act()
         reward, terminated, truncated = 0.0, False, False
         for _ in range(repeat):

@@ -36,6 +36,7 @@ class Hdf5Episodes(EpisodeDataset):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._file: Any = None
+        self._frames: Any = None  # the 'frames' dataset of this process's handle
         self._pid = -1
         try:
             self._load(self._open())
@@ -56,11 +57,11 @@ class Hdf5Episodes(EpisodeDataset):
         self.lengths = self._lengths(f, n, t)
         actions = f["actions"][()]
         checks.same_shape(self.path, "actions", actions.shape, (n, t), "N episodes and T steps of 'frames'")
-        kind = checks.action_kind(self.path, "actions", actions, lead=2)
-        valid = np.arange(t)[None, :] < self.lengths[:, None]  # (N, T) steps inside their episode
+        valid = np.arange(t)[None, :] < self.lengths[:, None]  # (N, T) steps inside their episode; padding is ignored
+        kind = checks.action_kind(self.path, "actions", actions, lead=2, values=actions[valid])
         self._actions = actions.astype(np.int64 if kind == "discrete" else np.float32)
-        self._rewards = self._optional(f, "rewards", (n, t), np.float32)
-        self._terminals = self._optional(f, "terminals", (n, t), np.bool_)
+        self._rewards = self._optional(f, "rewards", (n, t), np.float32, valid)
+        self._terminals = self._optional(f, "terminals", (n, t), np.bool_, valid)
         if frames.dtype != np.uint8:
             self._check_float_frames()
         attrs = dict(f.attrs)
@@ -92,12 +93,18 @@ class Hdf5Episodes(EpisodeDataset):
             except OSError as err:
                 raise WMError(f"{self.path}: not a readable HDF5 file ({err}); expected an HDF5 dataset") from None
             self._pid = os.getpid()
+            self._frames = self._file.get("frames")
         return self._file
+
+    def _stored_frames(self) -> Any:
+        """The 'frames' dataset of this process's handle."""
+        self._open()
+        return self._frames
 
     def close(self) -> None:
         if self._file is not None and self._pid == os.getpid():
             self._file.close()
-        self._file = None
+        self._file = self._frames = None
 
     def _lengths(self, f: Any, n: int, t: int) -> np.ndarray:
         if "lengths" not in f:
@@ -111,25 +118,25 @@ class Hdf5Episodes(EpisodeDataset):
                           f"expected values in [1, {t}] (T of 'frames')")
         return lengths.astype(np.int64)
 
-    def _optional(self, f: Any, key: str, shape: tuple[int, int], dtype: type) -> np.ndarray | None:
+    def _optional(self, f: Any, key: str, shape: tuple[int, int], dtype: type, valid: np.ndarray) -> np.ndarray | None:
         if key not in f:
             return None
         values = f[key][()]
         if values.shape != shape:
             raise WMError(f"{self.path}: '{key}' has shape {values.shape}; expected {shape} like 'actions'")
-        checks.finite(self.path, key, values)
+        checks.finite(self.path, key, values[valid])
         return values.astype(dtype)
 
     def _check_float_frames(self) -> None:
         """Finite and in [0, 255] on the first frames of a few episodes spread over the file."""
-        frames = self._open()["frames"]
+        frames = self._stored_frames()
         episodes = np.unique(np.linspace(0, self.num_episodes - 1, SAMPLED_EPISODES).astype(int))
         sample = np.concatenate([frames[e, : min(SAMPLED_FRAMES, int(self.lengths[e]))] for e in episodes])
         checks.float_frame_values(self.path, "frames", sample)
 
     def read(self, episode: int, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
         start, stop = self._window(episode, start, stop)
-        frames = to_uint8_chw(self._open()["frames"][episode, start:stop], self.layout)
+        frames = to_uint8_chw(self._stored_frames()[episode, start:stop], self.layout)
         rewards = None if self._rewards is None else self._rewards[episode, start:stop]
         terminals = None if self._terminals is None else self._terminals[episode, start:stop]
         return window_dict(frames, self._actions[episode, start:stop], rewards, terminals)
@@ -139,7 +146,7 @@ class Hdf5Episodes(EpisodeDataset):
         return None if values is None else np.concatenate([values[e, :n] for e, n in enumerate(self.lengths)])
 
     def storage(self) -> dict[str, str]:
-        frames = self._open()["frames"]
+        frames = self._stored_frames()
         compression = frames.compression or "none"
         if frames.compression_opts is not None:
             compression += f" (level {frames.compression_opts})"
@@ -153,5 +160,5 @@ class Hdf5Episodes(EpisodeDataset):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_file"] = None
+        state["_file"] = state["_frames"] = None
         return state
