@@ -9,26 +9,26 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
-from tests.core.hub.tiny import tiny_checkpoint
+from tests.core.hub.tiny import train_tiny_run, write_squares_dataset
 from tests.hub_server import hub, set_offline, set_token  # noqa: F401 - the stand-in Hub fixture
 from wm.cli.app import app
-from wm.core.checkpoint import save_checkpoint
+from wm.core.loading import load_model
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def run_folder(tmp_path: Path) -> Path:
-    """runs/tiny as the trainer leaves it: checkpoints/final.pt, last.pt -> final.pt, an eval in metrics.jsonl."""
-    run = tmp_path / "runs" / "tiny"
-    save_checkpoint(run / "checkpoints" / "final.pt", tiny_checkpoint())
-    (run / "checkpoints" / "last.pt").symlink_to("final.pt")
-    evaluation = {f"eval/{m}/{k}@{h}": 0.5 for m in ("model", "copy_last") for k in ("mse", "psnr", "ssim") for h in (1, 4)}
-    lines = [{"step": 1, "loss": 3.0}, {"step": 2, **evaluation}]
-    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return run
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_squares_dataset(tmp_path_factory.mktemp("data") / "squares.h5")
+
+
+@pytest.fixture(scope="module")
+def run_folder(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """runs/tiny as the real Trainer leaves it: checkpoints, samples, metrics.jsonl with the final evaluation."""
+    return train_tiny_run(data, tmp_path_factory.mktemp("runs"), "tiny")
 
 
 def wm(*args: str) -> subprocess.CompletedProcess:
@@ -50,8 +50,24 @@ def test_push_then_pull(hub, run_folder, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 x 16 x 16" in result.output and "discrete, 3: stay, left, right" in result.output
     card = (tmp_path / "pulled" / "README.md").read_text()
-    assert "## Evaluation" in card and "| model | 4 | 0.5 | 0.5 | 0.5 |" in card
-    assert json.loads((tmp_path / "pulled" / "config.json").read_text())["evaluation"]["model/mse@1"] == 0.5
+    logged = json.loads((run_folder / "metrics.jsonl").read_text().splitlines()[-1])
+    assert json.loads((tmp_path / "pulled" / "config.json").read_text())["evaluation"]["model/mse@1"] == logged["eval/model/mse@1"]
+    assert "## Evaluation" in card and f"| model | 1 | {logged['eval/model/mse@1']:.4g} |" in card
+
+
+def test_finetune_from_a_hub_id(hub, run_folder, data, tmp_path) -> None:
+    assert runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny"]).exit_code == 0
+    overrides = [
+        "finetune.pretrained_path=alice/tiny", f"data.path={data}", "data.context_len=3", f"run.dir={tmp_path}",
+        "run.name=ft", "train.epochs=1", "train.steps_per_epoch=1", "train.batch_size=2", "train.seq_len=6",
+        "train.sample_steps=2", "train.eval_at_end=false", "train.device=cpu",
+    ]  # fmt: skip
+    result = runner.invoke(app, ["finetune", *overrides])
+    assert result.exit_code == 0, result.output
+    finetuned, pretrained = load_model(str(tmp_path / "ft"))[1], load_model(str(run_folder))[1]
+    assert finetuned.config["model"] == pretrained.config["model"]
+    frozen = [key for key in pretrained.model if key.startswith("encoder.")]  # the finetune preset freezes it
+    assert frozen and all(torch.equal(finetuned.model[key], pretrained.model[key]) for key in frozen)
 
 
 def test_errors_are_one_line_exit_2(hub, run_folder, monkeypatch) -> None:

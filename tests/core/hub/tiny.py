@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from wm.core.checkpoint import Checkpoint
@@ -10,6 +12,7 @@ from wm.core.data.spec import DataSpec
 from wm.core.models import build_model
 from wm.core.training.rng import capture_rng
 
+SPEC = DataSpec(3, 16, 16, "discrete", 3, ("stay", "left", "right"), fps=8.0)
 TINY = ["model.depth=4", "model.deter=16", "model.hidden=16", "model.stoch=4", "model.classes=4", "data.image_size=16"]
 
 
@@ -29,9 +32,8 @@ def moving_squares(clips: int, length: int, size: int = 16) -> tuple[torch.Tenso
 def tiny_checkpoint() -> Checkpoint:
     """A checkpoint as the trainer writes one, after two real AdamW steps on a tiny RSSM."""
     config = load_config(["debug"], TINY)
-    spec = DataSpec(3, 16, 16, "discrete", 3, ("stay", "left", "right"), fps=8.0)
     torch.manual_seed(0)
-    model = build_model(config.model, spec)
+    model = build_model(config.model, SPEC)
     frames, actions = moving_squares(2, 6)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     for _ in range(2):
@@ -42,4 +44,28 @@ def tiny_checkpoint() -> Checkpoint:
     training = {"step": 2, "epoch": 1, "optimizer": optimizer.state_dict(), "rng": capture_rng()}
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     context = {"frames": frames[:, :4].clone(), "actions": actions[:, :4].clone()}
-    return Checkpoint(config_to_dict(config), spec, weights, context, training)
+    return Checkpoint(config_to_dict(config), SPEC, weights, context, training)
+
+
+def write_squares_dataset(path: Path, episodes: int = 4, length: int = 24) -> Path:
+    """A canonical HDF5 dataset of ``moving_squares`` episodes (16x16 RGB, 3 named discrete actions)."""
+    from wm.core.data import EpisodeWriter
+
+    frames, actions = moving_squares(episodes, length)
+    with EpisodeWriter(path, SPEC, source="moving squares") as writer:
+        for k in range(episodes):
+            writer.add_episode(frames[k].numpy(), actions[k].numpy())
+    return path
+
+
+def train_tiny_run(data: Path, runs: Path, name: str) -> Path:
+    """A real run of the Trainer on ``data`` (2 steps, evaluation at the end): runs/NAME."""
+    from wm.core.training import Trainer
+
+    overrides = [
+        *TINY, f"data.path={data}", "data.context_clips=2", "data.context_len=3", f"run.dir={runs}", f"run.name={name}",
+        "train.epochs=1", "train.steps_per_epoch=2", "train.batch_size=2", "train.seq_len=6", "train.log_every=1",
+        "train.warmup_steps=1", "train.sample_steps=2", "train.device=cpu",
+    ]  # fmt: skip
+    Trainer(load_config(["default"], overrides)).fit()
+    return runs / name
