@@ -71,10 +71,13 @@ class BackboneConfig:
 
 @dataclass
 class VideoDecoderConfig:
-    """Latent features -> frames: a trainable conv decoder, or a user module."""
+    """Latent features -> frames: a trainable conv decoder, a pretrained VAE's decoder, or a user module."""
 
-    kind: Literal["conv", "module"] = "conv"
-    depth: int = 32  # conv: channels of the last stage, doubling towards the input
+    kind: Literal["conv", "vae", "module"] = "conv"
+    depth: int = 32  # conv (and the vae's adapter): channels of the last stage, doubling towards the input
+    name_or_path: str = ""  # vae: diffusers AutoencoderKL Hub id or folder (needs the `vae` extra)
+    subfolder: str = ""  # vae: folder inside the repo, e.g. "vae" in a Stable Diffusion repo
+    config: dict[str, Any] = field(default_factory=dict)  # vae: AutoencoderKL config when name_or_path is ""
     module: str = ""  # import path "pkg.mod:Class" when kind == "module"
     module_kwargs: dict[str, Any] = field(default_factory=dict)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from torch import nn
@@ -140,3 +142,37 @@ def test_bad_hook_specs_name_the_config_key(hf_models):
         backbone.hook_targets([5])
     with pytest.raises(WMError, match="no submodule 'nope'"):
         backbone.hook_targets(["nope"])
+
+
+def test_vae_decoder_by_path_trains_only_its_adapter_and_rebuilds_from_config(tmp_path):
+    diffusers = pytest.importorskip("diffusers")
+    from wm.core.config.schema import VideoDecoderConfig
+    from wm.core.models.backbones import VideoDecoderWrapper
+
+    torch.manual_seed(0)
+    blocks = dict(down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2)
+    vae = diffusers.AutoencoderKL(block_out_channels=(8, 16), latent_channels=4, norm_num_groups=4, layers_per_block=1, **blocks)
+    vae.save_pretrained(tmp_path / "vae")
+    cfg = VideoDecoderConfig(kind="vae", name_or_path=str(tmp_path / "vae"), depth=4)
+    decoder = VideoDecoderWrapper.from_config(cfg, 4, 16, (3, 16, 16))
+    features = torch.randn(2, 4, 16)
+    assert decoder(features).shape == (2, 3, 16, 16)
+    trainable = [name for name, p in decoder.named_parameters() if p.requires_grad]
+    assert trainable and all(name.startswith("decoder.adapter.") for name in trainable)
+    assert not any(".encoder." in key for key in decoder.state_dict())  # the encoder half is dropped
+    assert cfg.name_or_path == "" and cfg.config["latent_channels"] == 4
+    shutil.rmtree(tmp_path / "vae")
+    rebuilt = VideoDecoderWrapper.from_config(cfg, 4, 16, (3, 16, 16))
+    rebuilt.load_state_dict(decoder.state_dict())
+    assert torch.allclose(rebuilt(features), decoder(features), atol=1e-6)
+
+
+def test_bf16_backbone_with_gradient_checkpointing_trains(hf_models):
+    cfg = BackboneConfig(name_or_path=hf_models["llama"], dtype="bfloat16", gradient_checkpointing=True)
+    backbone = LLMBackboneWrapper.from_config(cfg).train()
+    assert any(getattr(m, "gradient_checkpointing", False) for m in backbone.modules())
+    embeds = torch.randn(2, 6, 32, requires_grad=True)
+    out = backbone(embeds, 3)
+    assert out.dtype == torch.float32 and next(backbone.parameters()).dtype == torch.bfloat16
+    out.square().mean().backward()
+    assert embeds.grad.abs().sum() > 0 and backbone.model.layers[0].mlp.up_proj.weight.grad is not None

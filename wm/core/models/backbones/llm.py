@@ -57,7 +57,7 @@ class LLMBackboneWrapper(nn.Module):
             if cfg.name_or_path:
                 cfg.name_or_path, cfg.config = "", describe(model)
             if cfg.gradient_checkpointing:
-                model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+                _checkpoint_activations(model)
         else:
             model = build_class(cfg.module, cfg.module_kwargs, nn.Module, "model.backbone.module")
         model = model.to(DTYPES[cfg.dtype])
@@ -80,6 +80,15 @@ class LLMBackboneWrapper(nn.Module):
         out = self.model(inputs_embeds=embeds.to(dtype), attention_mask=mask, **extra)
         hidden = out if isinstance(out, torch.Tensor) else out.last_hidden_state
         return hidden.float()
+
+
+def _checkpoint_activations(model: nn.Module) -> None:
+    """Recompute each block's activations in backward (non-reentrant) instead of storing them."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def _add_lora(model: nn.Module, cfg: BackboneConfig) -> None:

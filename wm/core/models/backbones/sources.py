@@ -9,6 +9,7 @@ last form, which rebuilds the same architecture offline (the weights then come f
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -79,8 +80,9 @@ def load_transformers(
 
 
 def describe(model: nn.Module) -> dict[str, Any]:
-    """The full transformers config of ``model`` as a plain dict (``_name_or_path`` records the origin)."""
-    return model.config.to_dict()
+    """The full config of a transformers / diffusers ``model`` as JSON-able values (``_name_or_path`` records the origin)."""
+    config = model.config
+    return json.loads(json.dumps(config.to_dict() if hasattr(config, "to_dict") else dict(config)))
 
 
 def find_layers(model: nn.Module) -> nn.ModuleList | None:
