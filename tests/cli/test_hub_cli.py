@@ -53,6 +53,10 @@ def test_push_then_pull(hub, run_folder, tmp_path) -> None:
     logged = json.loads((run_folder / "metrics.jsonl").read_text().splitlines()[-1])
     assert json.loads((tmp_path / "pulled" / "config.json").read_text())["evaluation"]["model/mse@1"] == logged["eval/model/mse@1"]
     assert "## Evaluation" in card and f"| model | 1 | {logged['eval/model/mse@1']:.4g} |" in card
+    result = runner.invoke(app, ["hub", "push", str(tmp_path / "pulled"), "alice/copy"])  # a pulled folder re-pushed
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["hub", "pull", "alice/copy", "-o", str(tmp_path / "copy")]).exit_code == 0
+    assert "## Evaluation" in (tmp_path / "copy" / "README.md").read_text()
 
 
 def test_finetune_from_a_hub_id(hub, run_folder, data, tmp_path) -> None:

@@ -149,6 +149,8 @@ def test_second_use_is_offline(hub, checkpoint, monkeypatch) -> None:
 def test_network_down(hub, checkpoint, monkeypatch) -> None:
     from huggingface_hub import constants
 
+    push_to_hub(checkpoint, "alice/cached")
+    pull("alice/cached")
     dead = "http://127.0.0.1:9"
     monkeypatch.setattr(constants, "ENDPOINT", dead)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}")
@@ -156,6 +158,18 @@ def test_network_down(hub, checkpoint, monkeypatch) -> None:
         pull("alice/tiny")
     with pytest.raises(WMError, match=r"cannot reach the Hugging Face Hub at http://127.0.0.1:9 while writing"):
         push_to_hub(checkpoint, "alice/tiny")
+    assert_same_weights(load_model("alice/cached")[1].model, checkpoint.model)  # a pulled model still loads
+
+
+def test_hub_flag_forces_the_hub_reading(hub, checkpoint, monkeypatch, tmp_path) -> None:
+    push_to_hub(checkpoint, "alice/tiny")
+    (tmp_path / "alice" / "tiny").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WMError, match=r"alice/tiny: no checkpoint found"):
+        load_model("alice/tiny")  # an existing local path wins
+    assert_same_weights(load_model("alice/tiny", hub=True)[1].model, checkpoint.model)
+    with pytest.raises(WMError, match=r"runs/x.pt: no such checkpoint file or folder"):
+        load_model("runs/x.pt")
 
 
 def test_pull_into_a_folder(hub, checkpoint, tmp_path) -> None:
@@ -173,6 +187,7 @@ def test_pull_into_a_folder(hub, checkpoint, tmp_path) -> None:
 def test_push_a_bare_model(hub, checkpoint) -> None:
     model = model_from_checkpoint(checkpoint)
     push_to_hub(model, "alice/bare", context=checkpoint.context)
-    loaded = create_from_pretrained("alice/bare")
+    loaded, pushed = load_model("alice/bare")
     assert_same_weights(loaded.state_dict(), checkpoint.model)
     assert loaded.config == model.config and loaded.spec == model.spec
+    assert pushed.config["data"]["image_size"] == 16  # what `wm finetune` takes over from a pretrained model

@@ -100,10 +100,11 @@ def as_checkpoint(model_or_checkpoint: WorldModelBase | Checkpoint, context: dic
             f"push_to_hub: expected a wm model or Checkpoint, got {type(model_or_checkpoint).__name__}"
         )
     from wm.core.config import Config, config_to_dict
+    from wm.core.config.schema import DataConfig
 
     model = model_or_checkpoint
     return Checkpoint(
-        config=config_to_dict(Config(model=model.config)),
+        config=config_to_dict(Config(model=model.config, data=DataConfig(image_size=model.spec.height))),
         spec=model.spec,
         model=model.state_dict(),
         context=dict(context or {}),

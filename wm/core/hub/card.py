@@ -9,7 +9,7 @@ from typing import Any
 
 from wm.core.checkpoint import Checkpoint
 from wm.core.errors import WMError
-from wm.core.hub.format import CONFIG, CONTEXT, SAMPLE, TRAINING_FILES, WEIGHTS
+from wm.core.hub.format import CONFIG, CONTEXT, SAMPLE, TRAINING_FILES, WEIGHTS, is_hub_folder
 
 TAGS = ["world-model", "wm", "action-conditioned", "video-prediction", "model-based-rl"]
 
@@ -97,7 +97,8 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
     """Evaluation results for the card: ``eval_file`` (``wm eval --json``), else the run's own.
 
     The run's own are the ``eval/...`` values its trainer logged to metrics.jsonl at the step
-    this checkpoint was saved (``path`` is a checkpoint in a run's checkpoints/ or the run folder).
+    this checkpoint was saved (``path`` is a checkpoint in a run's checkpoints/ or the run folder);
+    a pulled Hub folder keeps the results it came with.
     """
     if eval_file is not None:
         try:
@@ -107,6 +108,8 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
         if not isinstance(document, dict) or document.get("format") != "wm-eval":
             raise WMError(f"--eval {eval_file}: not a `wm eval --json` file (expected \"format\": \"wm-eval\")")
         return {k: v for k, v in document.items() if k != "windows"}
+    if is_hub_folder(path) and not (path / "checkpoints").is_dir():
+        return json.loads((path / CONFIG).read_text()).get("evaluation")
     run = path if path.is_dir() else path.resolve().parent.parent
     metrics, step = run / "metrics.jsonl", (checkpoint.training or {}).get("step")
     if not metrics.is_file() or step is None:

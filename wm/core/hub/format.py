@@ -122,11 +122,6 @@ def read_folder(folder: Path, source: str | None = None) -> Checkpoint:
     )
 
 
-def read_evaluation(folder: Path) -> dict[str, Any] | None:
-    """The evaluation results stored in config.json, if any."""
-    return json.loads((folder / CONFIG).read_text()).get("evaluation")
-
-
 def _load(path: Path, source: str) -> dict[str, torch.Tensor]:
     try:
         return load_file(path)
