@@ -31,12 +31,13 @@ def train(
     [dim]wm train --resume runs/pong train.epochs=40[/]
     """
     from wm.core.errors import WMError
-    from wm.core.training import resume_run
 
     checkpoint = None
     if resume is not None:
         if presets:
             raise WMError("--resume continues a run with its saved config; give key=value overrides, not --preset")
+        from wm.core.training import resume_run
+
         config, checkpoint = resume_run(resume, overrides or [])
     else:
         config = resolve_config(presets, overrides)
@@ -81,6 +82,10 @@ def _run(config: Any, **kwargs: Any) -> None:
     from wm.core.training import Trainer
 
     main = int(os.environ.get("RANK", "0")) == 0
+    if config.data.path is None:
+        from wm.core.data.builtin import builtin_dataset
+
+        builtin_dataset(log=console().print if main else None)  # collected once, then cached
     view = ProgressView() if main else None
     trainer = Trainer(config, callback=view, **kwargs)
     if view is not None:
@@ -94,10 +99,10 @@ def _run(config: Any, **kwargs: Any) -> None:
         return
     out = console()
     if result.interrupted:
-        out.print(f"[yellow]interrupted[/] at step {result.step}: saved {result.checkpoint}")
-        out.print(f"continue with: [bold]wm train --resume {result.run_dir}[/]")
+        out.print(f"[yellow]interrupted[/] at step {result.step}: saved {result.checkpoint}", soft_wrap=True)
+        out.print(f"continue with: [bold]wm train --resume {result.run_dir}[/]", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-    out.print(f"[green]done[/]: {result.step} steps, final checkpoint [bold]{result.checkpoint}[/]")
+    out.print(f"[green]done[/]: {result.step} steps, final checkpoint [bold]{result.checkpoint}[/]", soft_wrap=True)
     if result.evaluation:
         _print_evaluation(result.evaluation)
 
@@ -125,7 +130,7 @@ class ProgressView:
         device = trainer.context.device
         world = trainer.context.world_size
         out = self.progress.console
-        out.print(f"run folder [bold]{trainer.folder.path}[/]  data {trainer.data.path}")
+        out.print(f"run folder [bold]{trainer.folder.path}[/]  data {trainer.data.path}", soft_wrap=True)
         out.print(
             f"model {trainer.config.model.kind}/{trainer.config.model.size}, "
             f"{sum(p.numel() for p in trainer.model.parameters()):,} parameters on {device}"
@@ -144,7 +149,7 @@ class ProgressView:
             )
         losses = "  ".join(f"{k} {event.metrics[k]:.3g}" for k in self.SHOWN if k in event.metrics)
         if event.kind in ("checkpoint", "sample"):
-            self.progress.console.print(f"[dim]{event.kind}[/] {event.path}")
+            self.progress.console.print(f"[dim]{event.kind}[/] {event.path}", soft_wrap=True)
         elif event.kind == "eval":
             losses = ""
         self.progress.update(

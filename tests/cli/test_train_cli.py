@@ -1,0 +1,81 @@
+"""wm train / wm finetune through the real CLI: config printing, errors, a tiny run, resume, finetune."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from wm.cli.app import app
+
+runner = CliRunner()
+TINY = [
+    "model.size=xs", "model.depth=4", "model.deter=32", "model.hidden=32", "model.stoch=4", "model.classes=4",
+    "data.context_clips=2", "data.context_len=3", "train.epochs=1", "train.steps_per_epoch=2",
+    "train.batch_size=2", "train.seq_len=6", "train.log_every=1", "train.sample_steps=2", "train.device=cpu", "train.eval_at_end=false",
+]  # fmt: skip
+
+
+@pytest.fixture
+def data(make_dataset: Callable[..., Path]) -> Path:
+    return make_dataset("square.h5", lengths=(24, 24, 24), size=32)
+
+
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def test_print_config_resolves_presets_and_overrides(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--preset", "debug", "--print-config", "train.lr=0.01", f"run.dir={tmp_path}"])
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(result.output)
+    assert config["train"]["lr"] == 0.01 and config["train"]["steps_per_epoch"] == 60
+    assert config["model"]["size"] == "xs" and config["data"]["path"] is None
+    assert not any(tmp_path.iterdir())
+
+
+def test_bad_override_is_one_line_exit_2() -> None:
+    for args, needle in (
+        (["train", "train.lrr=1"], "unknown config key 'train.lrr'; closest valid key: 'train.lr'"),
+        (["train", "train.epochs=many"], "train.epochs"),
+        (["train", "--preset", "nope"], "unknown preset 'nope'"),
+        (["finetune", "data.path=x.h5"], "finetune.pretrained_path is not set"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert len(_lines(result.output)) == 1 and needle in result.output, result.output
+
+
+def test_train_resume_and_finetune(data: Path, tmp_path: Path) -> None:
+    run = tmp_path / "cli"
+    result = runner.invoke(app, ["train", *TINY, f"data.path={data}", f"run.dir={tmp_path}", "run.name=cli"])
+    assert result.exit_code == 0, result.output
+    assert f"final checkpoint {run / 'checkpoints' / 'final.pt'}" in result.output
+    assert (run / "samples" / "epoch_1.gif").is_file() and (run / "metrics.jsonl").is_file()
+
+    refused = runner.invoke(app, ["train", "--resume", str(run), "model.deter=64"])
+    assert refused.exit_code == 2 and "model.deter would change the model" in refused.output
+    refused = runner.invoke(app, ["train", "--resume", str(run), "--preset", "debug"])
+    assert refused.exit_code == 2 and "not --preset" in refused.output
+    refused = runner.invoke(app, ["train", "--resume", str(tmp_path / "missing")])
+    assert refused.exit_code == 2 and len(_lines(refused.output)) == 1
+
+    extended = runner.invoke(app, ["train", "--resume", str(run), "train.epochs=2"])
+    assert extended.exit_code == 0, extended.output
+    assert (run / "checkpoints" / "epoch_2.pt").is_file()
+
+    pretrained = f"finetune.pretrained_path={run}"
+    shown = runner.invoke(app, ["finetune", "--print-config", pretrained, f"data.path={data}"])
+    assert shown.exit_code == 0, shown.output
+    config = yaml.safe_load(shown.output)
+    assert config["finetune"]["freeze_modules"] == ["encoder"] and config["train"]["lr"] == 3e-5
+    assert config["model"]["deter"] == 32  # the architecture comes from the pretrained checkpoint
+
+    tuned = runner.invoke(
+        app, ["finetune", pretrained, f"data.path={data}", f"run.dir={tmp_path}", "run.name=ft", *TINY[6:]]
+    )
+    assert tuned.exit_code == 0, tuned.output
+    assert (tmp_path / "ft" / "checkpoints" / "final.pt").is_file()
