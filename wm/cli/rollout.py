@@ -71,9 +71,8 @@ def play(
     except ImportError as err:
         raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm[play]'") from None
     world_model, checkpoint = load_model(model)
-    stats = run_play(
-        ImaginationEngine(world_model), checkpoint_clips(checkpoint), scale=scale, fps=fps, record=record, seed=seed, steps=steps
-    )
+    engine = ImaginationEngine(world_model)
+    stats = run_play(engine, checkpoint_clips(checkpoint), scale=scale, fps=fps, record=record, seed=seed, steps=steps)
     recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
     console().print(f"played {stats.steps} imagined frames ({stats.resets} resets){recorded}")
 
@@ -105,9 +104,8 @@ def evaluate(
         if path is not None and (path.suffix.lower() != suffix or not path.parent.is_dir()):
             raise WMError(f"{path}: expected a {suffix} file in an existing folder")  # before any work
     world_model, checkpoint = load_model(model)
-    report = run_evaluate(
-        world_model, data, context=context or default_context_length(checkpoint), horizons=steps, episodes=episodes, seed=seed
-    )
+    context = context or default_context_length(checkpoint)
+    report = run_evaluate(world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed)
     report.model = model
     table = Table(title=f"{model} on {data}: context {report.context}, {len(report.windows)} windows")
     for column in ("horizon", "method", "MSE ↓", "PSNR ↑", "SSIM ↑"):

@@ -36,7 +36,9 @@ def checkpoint_clips(checkpoint: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
     actions = np.asarray(clips["actions"]) if "actions" in clips else None
     if actions is None or actions.shape[:2] != frames.shape[:2]:
         found = None if actions is None else tuple(actions.shape)
-        raise WMError(f"checkpoint context: actions {found} do not match frames {tuple(frames.shape)} (expected (K, T[, A]))")
+        raise WMError(
+            f"checkpoint context: actions {found} do not match frames {tuple(frames.shape)} (expected (K, T[, A]))"
+        )
     return frames, actions
 
 

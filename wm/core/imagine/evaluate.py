@@ -101,7 +101,8 @@ def evaluate(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for first in range(0, len(windows), BATCH):
-            batch = [read_window(dataset, model.spec, e, s, s + context + horizons[-1]) for e, s in windows[first : first + BATCH]]
+            need = context + horizons[-1]
+            batch = [read_window(dataset, model.spec, e, s, s + need) for e, s in windows[first : first + BATCH]]
             for method, predictions, truth in _predict(engine, batch, context, horizons, rng):
                 for metric, values in frame_scores(predictions, truth).items():
                     sums[method][metric] += values.sum(0)
@@ -150,7 +151,11 @@ def _predict(
     at = torch.tensor(horizons) - 1
     truth = frames[:, context:][:, at].float() / 255
     copy = (frames[:, context - 1].float() / 255)[:, None].expand_as(truth)
-    return [("model", imagined[:count, at], truth), ("copy_last", copy, truth), ("shuffled_actions", imagined[count:, at], truth)]
+    return [
+        ("model", imagined[:count, at], truth),
+        ("copy_last", copy, truth),
+        ("shuffled_actions", imagined[count:, at], truth),
+    ]
 
 
 def frame_scores(predictions: torch.Tensor, truth: torch.Tensor) -> dict[str, np.ndarray]:
@@ -190,7 +195,8 @@ def plot_report(report: EvalReport, path: str | Path) -> Path:
         axis.set_xlabel("horizon (imagined steps)")
         axis.grid(alpha=0.3)
     axes[0].legend()
-    figure.suptitle(f"{report.model} on {Path(report.dataset).name}: context {report.context}, {len(report.windows)} windows")
+    where = f"{report.model} on {Path(report.dataset).name}"
+    figure.suptitle(f"{where}: context {report.context}, {len(report.windows)} windows")
     with atomic_path(path, ".png") as tmp:
         figure.savefig(tmp, dpi=100)
     return Path(path)

@@ -17,7 +17,9 @@ import numpy as np
 from wm.core.data.spec import DataSpec
 from wm.core.imagine.actions import action_label
 
-DIRECTIONS = {"up": "UP", "w": "UP", "down": "DOWN", "s": "DOWN", "left": "LEFT", "a": "LEFT", "right": "RIGHT", "d": "RIGHT"}
+DIRECTIONS = {
+    "up": "UP", "w": "UP", "down": "DOWN", "s": "DOWN", "left": "LEFT", "a": "LEFT", "right": "RIGHT", "d": "RIGHT"
+}
 FIRE_KEYS = {"space": "FIRE"}
 DIGITS = {str(d): d for d in range(10)}
 

@@ -80,8 +80,12 @@ class PlaySession:
     def reset(self) -> None:
         """Observe a new context clip; the picture becomes the model's view of its last frame."""
         count, length = self.frames.shape[:2]
-        self.clip = int(self.rng.integers(count)) if self.clip < 0 or count == 1 else (self.clip + int(self.rng.integers(1, count))) % count
-        frame = self.engine.reset(self.frames[self.clip : self.clip + 1], self.actions[self.clip : self.clip + 1, : length - 1])
+        if self.clip < 0 or count == 1:
+            self.clip = int(self.rng.integers(count))
+        else:  # a different clip
+            self.clip = (self.clip + int(self.rng.integers(1, count))) % count
+        clip = slice(self.clip, self.clip + 1)
+        frame = self.engine.reset(self.frames[clip], self.actions[clip, : length - 1])
         self.picture = to_pictures(frame)[0]
         self.steps = 0
         self.resets += 1
@@ -94,7 +98,7 @@ class PlaySession:
             name = pygame.key.name(event.key)
             if name == "escape":
                 self.running = False
-            elif name in ("return", "r"):
+            elif name in ("return", "enter", "r"):
                 self.reset()
             elif name == "p":
                 self.paused = not self.paused
@@ -105,6 +109,8 @@ class PlaySession:
                 self.last_digit = name if name in DIGITS else self.last_digit
         elif event.type == pygame.KEYUP:
             self.held.discard(pygame.key.name(event.key))
+        elif event.type == pygame.WINDOWFOCUSLOST:  # key releases are not seen while unfocused
+            self.held.clear()
 
     def tick(self, events: Iterable[pygame.event.Event]) -> np.ndarray:
         """Handle ``events``, imagine one frame unless paused, draw and record; returns the shown picture (H, W, 3)."""

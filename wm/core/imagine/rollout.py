@@ -89,8 +89,11 @@ def run_rollout(model: WorldModelBase, checkpoint: Checkpoint, options: RolloutO
 
 
 def _checked(options: RolloutOptions) -> RolloutOptions:
+    """``options`` after the checks that need no model or data, so mistakes cost nothing."""
     if options.output.suffix.lower() not in FORMATS:
         raise WMError(f"--output {options.output}: unknown video format '{options.output.suffix}', expected .gif or .mp4")
+    if not options.output.parent.is_dir():
+        raise WMError(f"--output {options.output}: folder {options.output.parent} does not exist")
     if options.steps < 1 or options.batch < 1 or options.scale < 1 or options.fps <= 0:
         raise WMError(
             f"rollout: --steps, --batch, --scale and --fps must be positive, found "
@@ -110,8 +113,8 @@ def _compose(
     batch, steps = pictures.shape[:2]
     if not options.compare:
         return pictures[0] if batch == 1 else tile(list(pictures))
-    real = labelled(upscale(to_pictures(context.next_frames[:steps]), options.scale), [f"real {t}" for t in range(1, steps + 1)])
-    columns = [real]
+    truth = upscale(to_pictures(context.next_frames[:steps]), options.scale)
+    columns = [labelled(truth, [f"real {t}" for t in range(1, steps + 1)])]
     for b in range(batch):
         name = "imagined" if batch == 1 else f"imagined #{b + 1}"
         texts = [f"{name} {t + 1} {action_label(spec, actions[b, t])}" for t in range(steps)]
