@@ -81,7 +81,7 @@ def main() -> None:
     for path, kind in files:
         for workers in args.workers:
             fps, peak = measure(path, workers, args.batches, args.batch_size, args.seq_len)
-            table.add_row(f"{path.name} ({kind})", f"{path.stat().st_size / 1e9:.2f} GB", str(workers),
+            table.add_row(f"{path.name} ({kind})", f"{path.stat().st_size / 1e6:,.1f} MB", str(workers),
                           f"{fps:,.0f}", f"{peak / 1e6:,.0f} MB")
     console.print(table)
     tmp.cleanup()

@@ -24,14 +24,26 @@ class PolicyName(str, Enum):
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar; yields a function that sets the completed count."""
+def progress_bar(description: str) -> Iterator[Callable[[int, int | None], None]]:
+    """Yields ``advance(done, total)``; the rich bar appears on the first call, so errors before it show alone."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console(), transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda done: progress.update(task, completed=done)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console())
+    task = None
+
+    def advance(done: int, total: int | None) -> None:
+        nonlocal task
+        if task is None:
+            progress.start()
+            task = progress.add_task(description, total=total)
+        progress.update(task, completed=done, total=total)
+
+    try:
+        yield advance
+    finally:
+        if task is not None:
+            progress.stop()
 
 
 def summary_table(path: Path, spec, summary):  # noqa: ANN001, ANN201 - rich and core types are imported lazily
@@ -86,9 +98,9 @@ def convert_command(
     from wm.core.data.frames import parse_size
 
     names = [n.strip() for n in action_names.split(",")] if action_names else None
-    with progress_bar(f"converting {src.name}", None) as advance:
+    with progress_bar(f"converting {src.name}") as advance:
         path = convert(src, out, resize=parse_size(resize), action_offset=action_offset, action_names=names, fps=fps,
-                       overwrite=overwrite, progress=lambda done, total: advance(done))
+                       overwrite=overwrite, progress=advance)
     console().print(f"[green]wrote[/] {path}")
 
 
@@ -128,11 +140,11 @@ def collect_command(
 
     if (steps is None) == (episodes is None):
         raise WMError("collect: give exactly one of --steps N or --episodes N")
-    with progress_bar(f"collecting {resolve_env_id(env)}", steps or episodes) as advance:
+    with progress_bar(f"collecting {resolve_env_id(env)}") as advance:
         path = collect(
             env, out, steps=steps, episodes=episodes, size=parse_size(size), frameskip=frameskip, seed=seed,
             policy=policy.value, stickiness=stickiness, max_episode_steps=max_episode_steps, overwrite=overwrite,
-            progress=lambda done_steps, done_episodes: advance(done_steps if steps else done_episodes),
+            progress=lambda done_steps, done_episodes: advance(done_steps if steps else done_episodes, steps or episodes),
         )
     console().print(f"[green]wrote[/] {path}")
 
