@@ -230,7 +230,9 @@ class Handler(BaseHTTPRequestHandler):
                 headers["X-Repo-Commit"] = err.commit
             self.send_json(err.status, {"error": err.message, **err.extra}, headers)
 
-    def dispatch(self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes, user: str | None) -> None:
+    def dispatch(
+        self, method: str, parts: list[str], query: dict[str, list[str]], body: bytes, user: str | None
+    ) -> None:
         hub = self.hub
         if parts[:2] == ["api", "whoami-v2"]:
             if user is None:

@@ -51,7 +51,8 @@ def test_push_then_pull(hub, run_folder, tmp_path) -> None:
     assert "3 x 16 x 16" in result.output and "discrete, 3: stay, left, right" in result.output
     card = (tmp_path / "pulled" / "README.md").read_text()
     logged = json.loads((run_folder / "metrics.jsonl").read_text().splitlines()[-1])
-    assert json.loads((tmp_path / "pulled" / "config.json").read_text())["evaluation"]["model/mse@1"] == logged["eval/model/mse@1"]
+    pulled = json.loads((tmp_path / "pulled" / "config.json").read_text())
+    assert pulled["evaluation"]["model/mse@1"] == logged["eval/model/mse@1"]
     assert "## Evaluation" in card and f"| model | 1 | {logged['eval/model/mse@1']:.4g} |" in card
     result = runner.invoke(app, ["hub", "push", str(tmp_path / "pulled"), "alice/copy"])  # a pulled folder re-pushed
     assert result.exit_code == 0, result.output
@@ -86,12 +87,13 @@ def test_errors_are_one_line_exit_2(hub, run_folder, monkeypatch) -> None:
     result = runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny"])
     assert result.exit_code == 2
     assert error_lines(result.output) == [
-        "error: not logged in to the Hugging Face Hub: run `hf auth login` (or set HF_TOKEN)"
+        "error: not logged in to the Hugging Face Hub: run `hf auth login` or set HF_TOKEN"
     ]
 
 
 def test_rollout_from_a_hub_id_then_offline(hub, run_folder, tmp_path, monkeypatch) -> None:
-    assert runner.invoke(app, ["hub", "push", str(run_folder / "checkpoints" / "final.pt"), "alice/tiny"]).exit_code == 0
+    final = run_folder / "checkpoints" / "final.pt"
+    assert runner.invoke(app, ["hub", "push", str(final), "alice/tiny"]).exit_code == 0
     proc = wm("rollout", "alice/tiny", "--steps", "4", "-o", str(tmp_path / "dream.gif"))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "dream.gif").stat().st_size > 0

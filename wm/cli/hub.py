@@ -15,9 +15,9 @@ REVISION_HELP = "Branch, tag or commit id (also accepted as REPO_ID@REV)."
 
 
 def push(
-    checkpoint: Path = typer.Argument(..., help="Checkpoint file, run folder (its checkpoints/last.pt) or pulled folder."),
+    checkpoint: Path = typer.Argument(..., help="Checkpoint file, run folder (checkpoints/last.pt) or pulled folder."),
     repo_id: str = typer.Argument(..., help="Hub repo to push to, user/name (created when missing)."),
-    private: bool = typer.Option(False, "--private", help="Create the repo private (an existing repo keeps its visibility)."),
+    private: bool = typer.Option(False, "--private", help="Create the repo private (an existing repo keeps its own)."),
     revision: str | None = typer.Option(None, "--revision", help="Branch to push to, created from main when missing."),
     message: str | None = typer.Option(None, "--message", "-m", help="Commit message."),
     include_training_state: bool = typer.Option(
@@ -70,6 +70,7 @@ def pull(
     table.add_row("files", ", ".join(sorted(p.name for p in folder.iterdir())))
     table.add_row("folder", f"[bold]{folder}[/]")
     console().print(table)
+    console().print(f"use it with: wm rollout {repo_id} --steps 100 -o dream.gif  (works offline from now on)")
 
 
 def register(app: typer.Typer) -> None:

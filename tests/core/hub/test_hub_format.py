@@ -20,7 +20,8 @@ def test_round_trip_is_bitwise(checkpoint, tmp_path) -> None:
     assert back.model.keys() == checkpoint.model.keys()
     assert all(torch.equal(back.model[k], v) and back.model[k].dtype == v.dtype for k, v in checkpoint.model.items())
     assert all(torch.equal(back.context[k], v) for k, v in checkpoint.context.items())
-    assert back.training["step"] == 2 and torch.equal(back.training["rng"]["torch"], checkpoint.training["rng"]["torch"])
+    assert back.training["step"] == 2
+    assert torch.equal(back.training["rng"]["torch"], checkpoint.training["rng"]["torch"])
     config = json.loads((tmp_path / CONFIG).read_text())
     assert config["format"] == "wm-hub" and config["spec"]["num_actions"] == 3
     assert config["spec"]["action_names"] == ["stay", "left", "right"] and config["model_kind"] == "rssm"

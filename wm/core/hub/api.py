@@ -7,7 +7,6 @@ pulled model is reused offline. Client errors become one-line WMErrors (see ``er
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
@@ -16,6 +15,7 @@ from typing import Any
 
 from wm.core.checkpoint import Checkpoint
 from wm.core.errors import WMError
+from wm.core.hub.card import model_card
 from wm.core.hub.errors import hub_errors
 from wm.core.hub.format import (
     CARD,
@@ -30,7 +30,6 @@ from wm.core.hub.format import (
 from wm.core.hub.ids import parse_hub_id
 from wm.core.models.base import WorldModelBase
 
-log = logging.getLogger(__name__)
 SAMPLE_STEPS = 24
 
 
@@ -68,8 +67,6 @@ def push_to_hub(
         if checkpoint.context:
             write_sample(checkpoint, folder / SAMPLE)
             files.append(SAMPLE)
-        from wm.core.hub.card import model_card
-
         card = model_card(repo_id, checkpoint, files=files, evaluation=evaluation, license=license)
         (folder / CARD).write_text(card)
         files.append(CARD)

@@ -87,7 +87,8 @@ def _data_rows(data: dict[str, Any]) -> list[list[str]]:
     return [
         ["frames", f"{channels} x {height} x {width} (C x H x W), uint8"],
         ["actions", f"{data['action_kind']}, {data['num_actions']}" + (f": {names}" if names else "")],
-        ["rewards / terminals", f"{'yes' if data['has_rewards'] else 'no'} / {'yes' if data['has_terminals'] else 'no'}"],
+        ["rewards", "yes" if data["has_rewards"] else "no"],
+        ["terminals", "yes" if data["has_terminals"] else "no"],
         ["fps", str(data["fps"]) if data["fps"] else "unknown"],
         ["source", data["source"]],
     ]
@@ -116,7 +117,10 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
         return None
     found = None
     for line in metrics.read_text().splitlines():
-        record = json.loads(line) if line.strip() else {}
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a crash
+            continue
         if record.get("step") == step and any(k.startswith("eval/") for k in record):
             found = {k.removeprefix("eval/"): v for k, v in record.items() if k.startswith("eval/")}
     return found
@@ -135,7 +139,8 @@ def _evaluation(evaluation: dict[str, Any]) -> str:
         )
     else:
         note = "Open-loop on held-out episodes at the end of training; horizon h is the h-th imagined frame."
-    return f"## Evaluation\n\n{note} `copy_last` repeats the last real frame; `shuffled_actions` imagines with the actions shuffled.\n\n{table}"
+    baselines = "`copy_last` repeats the last real frame; `shuffled_actions` imagines with the actions shuffled."
+    return f"## Evaluation\n\n{note} {baselines}\n\n{table}"
 
 
 def _rows(flat: dict[str, Any]) -> list[dict[str, Any]]:

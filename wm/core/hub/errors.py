@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from wm.core.errors import WMError
 
-LOGIN = "run `hf auth login` (or set HF_TOKEN)"
+LOGIN = "run `hf auth login` or set HF_TOKEN"
 
 
 @contextmanager
@@ -44,7 +44,7 @@ def hub_errors(repo_id: str, revision: str | None = None, *, action: str = "read
             ) from err
         raise WMError(
             f"{repo_id}: repository not found on the Hub (check the id; if it is private, {LOGIN} "
-            f"with an account that can read it)"
+            f"for an account that can read it)"
         ) from err
     except (OfflineModeIsEnabled, LocalEntryNotFoundError) as err:
         ref = f"{repo_id}@{revision}" if revision else repo_id
@@ -65,7 +65,9 @@ def hub_errors(repo_id: str, revision: str | None = None, *, action: str = "read
     except HfHubHTTPError as err:
         status = err.response.status_code if err.response is not None else None
         if status == 401:
-            raise WMError(f"the Hub rejected your token while {action} {repo_id} (401): {LOGIN} again") from err
+            raise WMError(
+                f"the Hub rejected your token while {action} {repo_id} (401): {LOGIN} to a valid token"
+            ) from err
         if status == 403:
             raise WMError(
                 f"{repo_id}: no write access (403); push to a namespace you own or {LOGIN} with a write token"

@@ -96,7 +96,8 @@ def read_config(folder: Path, source: str) -> dict[str, Any]:
         )
     if config.get("format_version", 0) > VERSION:
         raise WMError(
-            f"{source}: format version {config['format_version']} is newer than this wm supports ({VERSION}); upgrade wm"
+            f"{source}: format version {config['format_version']} is newer than this wm supports "
+            f"({VERSION}); upgrade wm"
         )
     missing = [key for key in ("spec", "config") if key not in config]
     if missing:
@@ -112,7 +113,8 @@ def read_folder(folder: Path, source: str | None = None) -> Checkpoint:
         raise WMError(f"{source}: {WEIGHTS} is missing (an interrupted download? pull it again)")
     training = None
     if all((folder / name).is_file() for name in TRAINING_FILES):
-        training = join_state(_load(folder / TRAINING_TENSORS, source), json.loads((folder / TRAINING_JSON).read_text()))
+        skeleton = json.loads((folder / TRAINING_JSON).read_text())
+        training = join_state(_load(folder / TRAINING_TENSORS, source), skeleton)
     return Checkpoint(
         config=config["config"],
         spec=DataSpec.from_dict(config["spec"]),
