@@ -1,0 +1,182 @@
+"""The RSSM world model (DreamerV3 style): CNN encoder, RSSM dynamics, CNN decoder, optional heads.
+
+Swapping in a custom encoder (any module mapping centred frames (N, C, H, W) in [-0.5, 0.5] to
+(N, model.embed_dim)); ``set_module`` runs it on a dummy batch and refuses a misfit::
+
+    from torch import nn
+    from wm.core.config.schema import ModelConfig
+    from wm.core.data.spec import DataSpec
+    from wm.core.models.world_model import WorldModel
+
+    model = WorldModel(ModelConfig(size="xs"), DataSpec(channels=3, height=64, width=64, num_actions=6))
+    encoder = nn.Sequential(
+        nn.Conv2d(3, 32, 8, stride=4, padding=2), nn.SiLU(),   # 64 -> 16
+        nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.SiLU(),  # 16 -> 8
+        nn.Flatten(), nn.Linear(64 * 8 * 8, model.embed_dim),
+    )
+    model.set_module("encoder", encoder)
+    model.freeze_module("decoder")  # train only the rest
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wm.core.config.schema import ModelConfig
+from wm.core.data.spec import DataSpec
+from wm.core.errors import WMError
+from wm.core.models.base import Imagined, WorldModelBase
+from wm.core.models.decoder import ConvDecoder
+from wm.core.models.encoder import ConvEncoder
+from wm.core.models.heads import ContinueHead, RewardHead
+from wm.core.models.probe import probe_shapes
+from wm.core.models.rssm import RSSM, Sequence, State
+from wm.core.models.sizes import resolve_dims
+
+LOSS_WEIGHTS = ("recon", "reward", "continue")
+
+
+class WorldModel(WorldModelBase):
+    """DreamerV3's world model sized by ``config`` for the frames and actions of ``spec``.
+
+    Parts (``module_names()``): ``encoder``, ``dynamics`` (the RSSM), ``decoder``, and
+    ``reward_head`` / ``continue_head`` when on (config True, or None and the data has
+    rewards / terminals). Features read by decoder and heads: cat(deter, stoch) of size ``feat_dim``.
+    """
+
+    def __init__(self, config: ModelConfig, spec: DataSpec) -> None:
+        super().__init__(config, spec)
+        self.dims = dims = resolve_dims(config)
+        self.frame_shape = (spec.channels, spec.height, spec.width)
+        if spec.num_actions < 1:
+            raise WMError(f"data: the model needs at least one action, the data spec has num_actions={spec.num_actions}")
+        self.encoder = ConvEncoder(*self.frame_shape, dims.depth)
+        self.embed_dim = self.encoder.out_dim
+        self.feat_dim = dims.deter + dims.stoch * dims.classes
+        self.dynamics = RSSM(dims, self.embed_dim, spec.num_actions, config.unimix)
+        self.decoder = ConvDecoder(self.feat_dim, *self.frame_shape, dims.depth)
+        self._heads = []
+        if config.reward_head or (config.reward_head is None and spec.has_rewards):
+            self.reward_head = RewardHead(self.feat_dim, dims.hidden, dims.layers)
+            self._heads.append("reward_head")
+        if config.continue_head or (config.continue_head is None and spec.has_terminals):
+            self.continue_head = ContinueHead(self.feat_dim, dims.hidden, dims.layers)
+            self._heads.append("continue_head")
+        unknown = sorted(set(config.loss_weights) - set(LOSS_WEIGHTS))
+        if unknown:
+            raise WMError(f"model.loss_weights: unknown part(s) {', '.join(unknown)}; expected {', '.join(LOSS_WEIGHTS)}")
+        self.loss_weights = {name: float(config.loss_weights.get(name, 1.0)) for name in LOSS_WEIGHTS}
+
+    # -- learning --------------------------------------------------------------------
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Reconstruction (summed squared error per frame) + balanced KL + head losses.
+
+        Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
+        action t). Parts: recon, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
+        """
+        frames = self._frames(batch["frames"])
+        B, T = frames.shape[:2]
+        if T < 2:
+            raise WMError(f"train.seq_len: the loss needs sequences of at least 2 frames, found {T}")
+        actions = self._actions(batch["actions"], B, T)
+        embed = self.encoder(frames.flatten(0, 1)).unflatten(0, (B, T))
+        seq = self.dynamics.observe(embed, actions[:, :-1])
+        feat = seq.features()
+        recon = self.decoder(feat.flatten(0, 1)).float()
+        parts = {"recon": (recon - frames.flatten(0, 1)).square().sum((1, 2, 3)).mean()}
+        dyn, rep, kl = self.dynamics.kl_losses(seq, self.config.free_nats)
+        total = self.loss_weights["recon"] * parts["recon"] + self.config.kl_dyn * dyn + self.config.kl_rep * rep
+        parts.update(kl_dyn=dyn, kl_rep=rep, kl=kl)
+        for part, head, key in (("reward", "reward_head", "rewards"), ("continue", "continue_head", "terminals")):
+            if head not in self._heads:
+                continue
+            if key not in batch:
+                raise WMError(f"batch has no '{key}' but the model has a {head} (model.{head}=false turns it off)")
+            target = batch[key].to(feat.device)
+            if target.shape[:2] != (B, T):
+                raise WMError(f"batch '{key}' has shape {tuple(target.shape)}, expected ({B}, {T})")
+            parts[part] = getattr(self, head).loss(feat[:, 1:], target[:, :-1])
+            total = total + self.loss_weights[part] * parts[part]
+        return total, {name: value.detach() for name, value in parts.items()}
+
+    # -- imagination -----------------------------------------------------------------
+    def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> State:
+        frames = self._frames(frames)
+        B, T = frames.shape[:2]
+        embed = self.encoder(frames.flatten(0, 1)).unflatten(0, (B, T))
+        return self.dynamics.observe(embed, self._actions(actions, B, T - 1)).last()
+
+    def imagine(self, state: State, actions: torch.Tensor, decode: bool = True) -> Imagined:
+        B = state.deter.shape[0]
+        seq = self.dynamics.imagine(state, self._actions(actions, B, None))
+        return Imagined(state=seq.last(), frames=self._decode_seq(seq) if decode else None, **self._predict(seq))
+
+    def decode(self, state: State) -> torch.Tensor:
+        return (self.decoder(state.features()).float() + 0.5).clamp(0, 1)
+
+    def _decode_seq(self, seq: Sequence) -> torch.Tensor:
+        B, T = seq.deter.shape[:2]
+        return (self.decoder(seq.features().flatten(0, 1)).float() + 0.5).clamp(0, 1).unflatten(0, (B, T))
+
+    def _predict(self, seq: Sequence) -> dict[str, torch.Tensor]:
+        feat = seq.features() if self._heads else None
+        out = {}
+        if "reward_head" in self._heads:
+            out["rewards"] = self.reward_head.predict(feat)
+        if "continue_head" in self._heads:
+            out["continues"] = self.continue_head.predict(feat)
+        return out
+
+    # -- modules ---------------------------------------------------------------------
+    def module_names(self) -> list[str]:
+        return ["encoder", "dynamics", "decoder", *self._heads]
+
+    def set_module(self, name: str, module: nn.Module) -> None:
+        """Replace a part after checking that it maps the same dummy inputs to the same shapes."""
+        old = self.get_module(name)
+        param = next(old.parameters())
+        module = module.to(device=param.device)
+        expected, inputs = probe_shapes(self, name, old)
+        try:
+            found, _ = probe_shapes(self, name, module)
+        except Exception as err:  # the replacement is user code: report any failure as a misfit
+            raise WMError(f"set_module('{name}'): the replacement fails on {inputs}: {type(err).__name__}: {err}") from err
+        if found != expected:
+            raise WMError(f"set_module('{name}'): the replacement gives {found} for {inputs}, expected {expected}")
+        super().set_module(name, module)
+
+    # -- inputs ----------------------------------------------------------------------
+    def _frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (or float in [0, 255]) (B, T, C, H, W) -> float32 centred in [-0.5, 0.5]."""
+        if frames.dim() != 5 or tuple(frames.shape[2:]) != self.frame_shape:
+            raise WMError(
+                f"frames have shape {tuple(frames.shape)}, the model expects (B, T, {', '.join(map(str, self.frame_shape))}) "
+                "(channels and size of the data it was built for; see data.image_size)"
+            )
+        return frames.to(self.device, torch.float32) / 255.0 - 0.5
+
+    def _actions(self, actions: torch.Tensor, batch: int, steps: int | None) -> torch.Tensor:
+        """Discrete ids (B, T) -> one-hot float (B, T, A); continuous (B, T, A) float passes through.
+
+        ``steps`` is the expected T (None: any).
+        """
+        n, t = self.spec.num_actions, "T" if steps is None else steps
+        if self.spec.discrete:
+            if actions.dim() != 2 or actions.shape[0] != batch or (steps is not None and actions.shape[1] != steps):
+                raise WMError(f"actions have shape {tuple(actions.shape)}, expected ({batch}, {t}) discrete action ids")
+            if actions.is_floating_point() or actions.dtype == torch.bool:
+                raise WMError(f"actions: expected integer ids for a discrete action space, found {actions.dtype}")
+            if actions.numel() and (int(actions.min()) < 0 or int(actions.max()) >= n):
+                raise WMError(
+                    f"actions: ids must lie in [0, {n}) for this model, found {int(actions.min())}..{int(actions.max())}"
+                )
+            return F.one_hot(actions.to(self.device), n).float()
+        if actions.dim() != 3 or actions.shape[0] != batch or (steps is not None and actions.shape[1] != steps) or actions.shape[2] != n:
+            raise WMError(f"actions have shape {tuple(actions.shape)}, expected ({batch}, {t}, {n}) continuous actions")
+        return actions.to(self.device, torch.float32)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
