@@ -109,7 +109,7 @@ def write_canonical(path: Path, episodes: list[Episode], **spec_fields: Any) -> 
 
 @pytest.fixture
 def make_dataset(tmp_path: Path) -> Callable[..., Path]:
-    """make_dataset(name="data.h5", lengths=(24, 32, 40), size=16, continuous=False, **spec_fields) -> canonical HDF5."""
+    """make_dataset(name, lengths=(24, 32, 40), size=16, continuous=False, **spec_fields) -> canonical HDF5 path."""
 
     def make(name: str = "data.h5", lengths: Sequence[int] = (24, 32, 40), size: int = 16,
              continuous: bool = False, seed: int = 0, **spec_fields: Any) -> Path:

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -85,12 +84,12 @@ def summary_table(path: Path, spec, summary):  # noqa: ANN001, ANN201 - rich and
 def convert_command(
     src: Path = typer.Argument(..., help="HDF5 file, folder of .npz episodes, folder of image folders, or video(s)."),
     out: Path = typer.Argument(..., help="Output HDF5 file (canonical layout)."),
-    resize: Optional[str] = typer.Option(None, "--resize", help="Frame size: 64 or HxW like 96x128."),
+    resize: str | None = typer.Option(None, "--resize", help="Frame size: 64 or HxW like 96x128."),
     action_offset: int = typer.Option(
         0, "--action-offset", help="1 if each frame is stored with the action that LED to it (shifts actions earlier)."
     ),
-    action_names: Optional[str] = typer.Option(None, "--action-names", help="Comma-separated names, e.g. NOOP,LEFT,RIGHT."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Frames per second to record in the file."),
+    action_names: str | None = typer.Option(None, "--action-names", help="Comma-separated, e.g. NOOP,LEFT,RIGHT."),
+    fps: float | None = typer.Option(None, "--fps", help="Frames per second to record in the file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
 ) -> None:
     """Convert any accepted source into the canonical HDF5 format (uint8, chunked, compressed)."""
@@ -107,7 +106,7 @@ def convert_command(
 @group.command("inspect")
 def inspect_command(
     file: Path = typer.Argument(..., help="HDF5 file or folder of .npz episodes."),
-    grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG contact sheet of frames from several episodes."),
+    grid: Path | None = typer.Option(None, "--grid", help="Write a PNG contact sheet of frames from several episodes."),
 ) -> None:
     """Summarise a dataset: episodes, lengths, frames, storage, actions, rewards."""
     from wm.core.data import open_dataset
@@ -123,14 +122,14 @@ def inspect_command(
 def collect_command(
     env: str = typer.Argument(..., help="Gymnasium env id (ALE/Pong-v5) or short Atari name (ale:pong)."),
     out: Path = typer.Argument(..., help="Output HDF5 file."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Total steps to record."),
-    episodes: Optional[int] = typer.Option(None, "--episodes", help="Whole episodes to record."),
+    steps: int | None = typer.Option(None, "--steps", help="Total steps to record."),
+    episodes: int | None = typer.Option(None, "--episodes", help="Whole episodes to record."),
     size: str = typer.Option("64", "--size", help="Frame size: 64 or HxW."),
-    frameskip: Optional[int] = typer.Option(None, "--frameskip", help="Env frames per step (default: the env's own; ALE 4)."),
+    frameskip: int | None = typer.Option(None, "--frameskip", help="Env frames per step (default: env's own; ALE 4)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the env and the policy."),
-    policy: PolicyName = typer.Option(PolicyName.sticky, "--policy", help="random, or sticky (repeat the last action)."),
-    stickiness: float = typer.Option(0.75, "--stickiness", help="Sticky policy: probability of repeating the last action."),
-    max_episode_steps: Optional[int] = typer.Option(None, "--max-episode-steps", help="Cut episodes at this many steps."),
+    policy: PolicyName = typer.Option(PolicyName.sticky, "--policy", help="random, or sticky (repeats actions)."),
+    stickiness: float = typer.Option(0.75, "--stickiness", help="Sticky policy: probability of repeating an action."),
+    max_episode_steps: int | None = typer.Option(None, "--max-episode-steps", help="Cut episodes at this length."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
 ) -> None:
     """Record frames, actions, rewards and terminals from a gymnasium environment."""
@@ -144,7 +143,7 @@ def collect_command(
         path = collect(
             env, out, steps=steps, episodes=episodes, size=parse_size(size), frameskip=frameskip, seed=seed,
             policy=policy.value, stickiness=stickiness, max_episode_steps=max_episode_steps, overwrite=overwrite,
-            progress=lambda done_steps, done_episodes: advance(done_steps if steps else done_episodes, steps or episodes),
+            progress=lambda done, episodes_done: advance(done if steps else episodes_done, steps or episodes),
         )
     console().print(f"[green]wrote[/] {path}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,10 @@ def test_builtin_dataset_is_collected_once(tmp_path, monkeypatch) -> None:
     assert path.parent == tmp_path / "cache" and len(messages) == 1 and "collecting the built-in dataset" in messages[0]
     assert open_dataset(path).spec.action_names == ("NOOP", "FIRE", "RIGHT", "LEFT")
     assert builtin.builtin_dataset(messages.append) == path and len(messages) == 1
+
+
+def test_missing_gymnasium_names_the_extra(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # import gymnasium now raises ImportError
+    with pytest.raises(WMError, match=r"pip install 'wm\[atari\]'"):
+        collect("ale:pong", tmp_path / "x.h5", steps=10)
+    assert list(tmp_path.iterdir()) == []

@@ -27,4 +27,5 @@ def test_contact_sheet(tiny_dataset, tmp_path) -> None:
     path = contact_sheet(open_dataset(tiny_dataset), tmp_path / "sheet.png", frames=5)
     sheet = iio.imread(path)
     assert sheet.shape == (4 * 66 + 2, 5 * 66 + 2, 3)
-    np.testing.assert_array_equal(sheet[2:66, 2:66], square_world(lengths=(32,), size=64)[0]["frames"][0].transpose(1, 2, 0))
+    first = square_world(lengths=(32,), size=64)[0]["frames"][0]
+    np.testing.assert_array_equal(sheet[2:66, 2:66], first.transpose(1, 2, 0))

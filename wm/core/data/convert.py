@@ -63,8 +63,7 @@ def convert(
     if not keep:
         raise WMError(f"{src}: every episode has at most {action_offset} steps; expected longer episodes "
                       f"for action offset {action_offset}")
-    origin = getattr(source, "source", "") or str(source.path)
-    with EpisodeWriter(out, spec, source=f"converted from {origin}", overwrite=overwrite) as writer:
+    with EpisodeWriter(out, spec, source=f"converted from {source.source}", overwrite=overwrite) as writer:
         for done, episode in enumerate(keep, start=1):
             writer.add_episode(*_episode(source, episode, (height, width), action_offset))
             if progress:

@@ -25,6 +25,7 @@ class EpisodeDataset(ABC):
     path: Path
     spec: DataSpec
     lengths: np.ndarray  # (N,) int64, steps per episode
+    source: str  # where the data came from (the file's ``source`` attribute, else the path)
 
     @property
     def num_episodes(self) -> int:

@@ -6,9 +6,14 @@ bilinear interpolation when enlarging, computed in float and rounded back to uin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from wm.core.data.checks import Layout
+
+if TYPE_CHECKING:
+    import torch
 from wm.core.errors import WMError
 
 
@@ -40,7 +45,7 @@ def parse_size(value: int | str | tuple[int, int] | list[int] | None) -> tuple[i
     return size  # type: ignore[return-value]
 
 
-def resize_frames(frames: np.ndarray | "torch.Tensor", size: tuple[int, int]):  # noqa: ANN201, F821
+def resize_frames(frames: np.ndarray | torch.Tensor, size: tuple[int, int]) -> np.ndarray | torch.Tensor:
     """Resize uint8 (..., C, H, W) frames (numpy or torch) to ``size`` = (height, width); same type out."""
     import torch
     import torch.nn.functional as F

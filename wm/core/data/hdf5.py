@@ -47,7 +47,8 @@ class Hdf5Episodes(EpisodeDataset):
     def _load(self, f: Any) -> None:
         for key in ("frames", "actions"):
             if key not in f or not isinstance(f[key], _h5py().Dataset):
-                raise WMError(f"{self.path}: no '{key}' dataset; found keys {sorted(f.keys())}, expected 'frames' and 'actions'")
+                raise WMError(f"{self.path}: no '{key}' dataset; found keys {sorted(f.keys())}, "
+                              "expected 'frames' and 'actions'")
         frames = f["frames"]
         self.layout = checks.frame_layout(self.path, "frames", frames.shape, lead=2)
         checks.frame_dtype(self.path, "frames", frames.dtype)
@@ -78,7 +79,7 @@ class Hdf5Episodes(EpisodeDataset):
         channels = frames.shape[2] if self.layout == "channels_first" else frames.shape[-1]
         height, width = frames.shape[3:5] if self.layout == "channels_first" else frames.shape[2:4]
         fps = attrs.get("fps")
-        self.source = str(attrs.get("source", ""))
+        self.source = str(attrs.get("source") or self.path)
         self.spec = DataSpec(
             channels=int(channels), height=int(height), width=int(width), action_kind=kind,
             num_actions=num_actions, action_names=names, has_rewards=self._rewards is not None,

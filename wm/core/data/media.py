@@ -31,7 +31,8 @@ def side_array(base: Path, what: str) -> np.ndarray | None:
         if base.with_name(base.name + ".txt").is_file():
             return np.loadtxt(base.with_name(base.name + ".txt"), ndmin=1)
     except ValueError as err:
-        raise WMError(f"{base}.npy/.txt: {what} could not be read ({err}); expected one number (or row) per frame") from None
+        raise WMError(f"{base}.npy/.txt: {what} could not be read ({err}); "
+                      "expected one number (or row) per frame") from None
     return None
 
 
@@ -61,7 +62,8 @@ class ImageFolderEpisodes(PerFileEpisodes):
         actions = [side_array(d / "actions", "actions") for d in self.files]
         for folder, array in zip(self.files, actions):
             if array is None:
-                raise WMError(f"{folder}: no actions.npy or actions.txt; expected one action per frame beside the images")
+                raise WMError(f"{folder}: no actions.npy or actions.txt; "
+                              "expected one action per frame beside the images")
         first = self._images[0][0]
         self._shape = image_to_chw(first, iio.imread(first)).shape[1:]
         self._set_steps(actions, self._optional("rewards"), self._optional("terminals"), self._shape)
@@ -81,7 +83,8 @@ class ImageFolderEpisodes(PerFileEpisodes):
         frames = [image_to_chw(f, iio.imread(f)) for f in self._images[episode][start:stop]]
         for file, frame in zip(self._images[episode][start:stop], frames):
             if frame.shape[1:] != self._shape:
-                raise WMError(f"{file}: image is {frame.shape[1:]} (C,H,W); expected {self._shape} like the first frame")
+                raise WMError(f"{file}: image is {frame.shape[1:]} (C,H,W); "
+                              f"expected {self._shape} like the first frame")
         return np.concatenate(frames) if frames else np.zeros((0, *self._shape), np.uint8)
 
     def storage(self) -> dict[str, str]:
@@ -118,7 +121,8 @@ class VideoEpisodes(PerFileEpisodes):
             except (OSError, RuntimeError, ValueError) as err:
                 raise WMError(f"{file}: could not decode video ({err}); expected a readable video file") from None
             if len(frames) != self.lengths[episode]:
-                raise WMError(f"{file}: {len(frames)} frames but {self.lengths[episode]} actions; expected one per frame")
+                raise WMError(f"{file}: {len(frames)} frames but {self.lengths[episode]} actions; "
+                              "expected one action per frame")
             self._cache = (episode, frames)
         return self._cache[1]
 

@@ -30,7 +30,8 @@ def npy_header(file: Path, key: str) -> tuple[tuple[int, ...], np.dtype] | None:
                 return None
             with archive.open(f"{key}.npy") as fh:
                 version = np.lib.format.read_magic(fh)
-                reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                fmt = np.lib.format
+                reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
                 shape, _, dtype = reader(fh)
     except (zipfile.BadZipFile, ValueError, OSError) as err:
         raise WMError(f"{file}: not a readable .npz file ({err}); expected numpy.savez output") from None
@@ -76,7 +77,7 @@ class NpzEpisodes(PerFileEpisodes):
             return None
         if not all(present):
             missing = self.files[present.index(False)]
-            expected = "'frames' and 'actions' in every .npz episode" if required else f"'{key}' in every episode or none"
+            expected = "'frames' and 'actions' in every .npz episode" if required else f"'{key}' in all or no episodes"
             raise WMError(f"{missing}: no '{key}' array; expected {expected}")
         arrays = []
         for file in self.files:

@@ -45,7 +45,8 @@ class PerFileEpisodes(EpisodeDataset):
             kinds.add(checks.action_kind(file, "actions", array, lead=1))
         tails = {a.shape[1:] for a in actions}
         if len(kinds) > 1 or len(tails) > 1:
-            raise WMError(f"{self.path}: episodes mix action shapes {sorted(tails)}; expected the same in every episode")
+            raise WMError(f"{self.path}: episodes mix action shapes {sorted(tails)}; "
+                          "expected the same in every episode")
         kind = kinds.pop()
         self._actions = [a.astype(np.int64 if kind == "discrete" else np.float32) for a in actions]
         self._rewards = self._per_step("rewards", rewards, np.float32)

@@ -23,6 +23,8 @@ class WindowSampler:
         episodes: Sequence[int] | None = None, rank: int = 0, world_size: int = 1,
     ) -> None:
         lengths = np.asarray(lengths, dtype=np.int64)
+        if seed < 0:
+            raise WMError(f"seed={seed}; expected a non-negative integer")
         if seq_len < 1:
             raise WMError(f"seq_len={seq_len}; expected a positive number of steps")
         if not 0 <= rank < world_size:
