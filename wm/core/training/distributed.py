@@ -101,4 +101,4 @@ def wrap_ddp(module: nn.Module, context: DistContext) -> nn.Module:
     from torch.nn.parallel import DistributedDataParallel
 
     device_ids = [context.device.index] if context.device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=device_ids, broadcast_buffers=False)
+    return DistributedDataParallel(module, device_ids=device_ids)

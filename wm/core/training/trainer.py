@@ -52,6 +52,7 @@ class Trainer:
     ) -> None:
         self.config = config
         self.callback = callback
+        self.owns_context = context is None  # a process group joined here is left again after fit()
         self.context = context or setup(config.train.device)
         self.resumed = resume is not None
         seed_everything(config.seed)
@@ -111,6 +112,8 @@ class Trainer:
         finally:
             if metrics is not None:
                 metrics.close()
+            if self.owns_context:
+                self.context.close()
 
     def _loop(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
         train, ctx = self.config.train, self.context
