@@ -198,17 +198,23 @@ class FlexibleWorldModel(WorldModelBase):
             shape = (self.spec.channels, self.spec.height, self.spec.width)
             module = VideoDecoderWrapper(module, self.encoder.tokens, self.encoder.dim, shape)
         self._check_fit(name, module)
+        previous = getattr(self, name)
         setattr(self, name, module)
         if name in ("encoder", "backbone"):
+            try:
+                collector = self._attach_hooks()  # the configured hook_layers, on the new part
+            except WMError:
+                setattr(self, name, previous)
+                raise
             self.collector.remove()
-            self.collector = self._attach_hooks()
+            self.collector = collector
 
     def _check_fit(self, name: str, module: nn.Module) -> None:
         if name == "encoder":
-            old, new = (self.encoder.tokens, self.encoder.dim), (module.tokens, module.dim)
+            what, old, new = "(tokens, width) per frame", (self.encoder.tokens, self.encoder.dim), (module.tokens, module.dim)
         elif name == "backbone":
-            old, new = self.backbone.hidden_size, module.hidden_size
+            what, old, new = "hidden size", self.backbone.hidden_size, module.hidden_size
         else:
             return
         if old != new:
-            raise WMError(f"set_module('{name}'): the replacement produces {new} (tokens, width), the model needs {old}")
+            raise WMError(f"set_module('{name}'): the replacement's {what} is {new}, the model needs {old}")

@@ -163,8 +163,16 @@ class ConvEncoder(nn.Module):
 
 def test_user_encoder_by_set_module_and_by_import_path(hf_models, flexible_config, moving_square, tmp_path, monkeypatch, spec):
     model = build_model(flexible_config(hf_models["dinov2"], hf_models["llama"]), spec)
-    with pytest.raises(WMError, match="set_module\\('encoder'\\)"):
+    with pytest.raises(WMError, match="set_module\\('encoder'\\).*is \\(4, 4\\), the model needs \\(4, 16\\)"):
         model.set_module("encoder", ConvEncoder(width=4))
+    with pytest.raises(WMError, match="model.vision.hook_layers"):  # hooked layer 1 does not exist in it
+        model.set_module("encoder", ConvEncoder(width=16))
+    model.config.vision.hook_layers = ["net.0"]
+    model.set_module("encoder", ConvEncoder(width=16))  # a bare module is wrapped with the preprocessing
+    assert model.collector.keys == ["vision.net.0", "backbone.-1"]
+    before = model.encoder.model.net[0].weight.clone()
+    train(model, moving_square(), 2)  # the new encoder trains unless frozen with freeze_module
+    assert not torch.equal(before, model.encoder.model.net[0].weight)
     module_file = tmp_path / "my_encoders.py"
     module_file.write_text("from torch import nn\n" + _source(ConvEncoder))
     monkeypatch.syspath_prepend(str(tmp_path))
