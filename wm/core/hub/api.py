@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from wm.core.checkpoint import Checkpoint
 from wm.core.errors import WMError
 from wm.core.hub.card import model_card
@@ -23,6 +25,7 @@ from wm.core.hub.format import (
     INFERENCE_FILES,
     SAMPLE,
     TRAINING_FILES,
+    WEIGHTS,
     is_hub_folder,
     read_config,
     write_folder,
@@ -121,18 +124,20 @@ def download(ref: str, revision: str | None = None, *, include_training_state: b
     """The folder (in the Hugging Face cache) holding the wm files of ``user/name[@rev]``.
 
     config.json comes first and is checked, so a repo that is not a wm model costs one small
-    file; the rest is then fetched at the same commit. Offline, or with the Hub out of reach,
-    the cached copy is used when it is complete.
+    file; the rest is then fetched at the same commit, with progress bars only when the
+    weights are not cached yet. Offline, or with the Hub out of reach, the cached copy is used
+    when it is complete.
     """
     from huggingface_hub import snapshot_download
 
     repo_id, revision = parse_hub_id(ref, revision)
     source = f"{repo_id}@{revision}" if revision else repo_id
     with hub_errors(repo_id, revision):
-        folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG]))
+        folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG], tqdm_class=_Quiet))
         read_config(folder, source)
         patterns = [*INFERENCE_FILES, *(TRAINING_FILES if include_training_state else ())]
-        folder = Path(snapshot_download(repo_id, revision=folder.name, allow_patterns=patterns))
+        bars = None if not (folder / WEIGHTS).is_file() else _Quiet
+        folder = Path(snapshot_download(repo_id, revision=folder.name, allow_patterns=patterns, tqdm_class=bars))
     if not is_hub_folder(folder):
         raise WMError(f"{source}: not a wm model (config.json but no model.safetensors)")
     return folder
@@ -162,6 +167,14 @@ def create_from_pretrained(repo_id_or_folder: str | Path, revision: str | None =
     from wm.core.loading import load_model
 
     return load_model(str(repo_id_or_folder), revision)[0]
+
+
+class _Quiet(tqdm):
+    """A progress bar that never shows (for fetches that are small or served from the cache)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        super().__init__(*args, **kwargs)
 
 
 def _copy_folder(source: Path, output: Path) -> Path:
