@@ -47,6 +47,7 @@ def test_training_lowers_the_loss_and_leaves_the_frozen_encoder_alone(hf_models,
     assert set(parts) == {"latent", "pixel"}
     losses = train(model, batch, 25)
     assert losses[-1] < 0.5 * losses[0]
+    assert model.training and not model.encoder.model.training  # a frozen encoder stays in eval mode
     assert all(torch.equal(value, model.encoder.state_dict()[key]) for key, value in encoder.items())
 
 
@@ -106,6 +107,21 @@ def test_imagination_shapes_and_window(hf_models, flexible_config, moving_square
     assert 0.0 <= imagined.frames.min() and imagined.frames.max() <= 1.0
     assert imagined.state.latents.shape == (2, 6, 4, 16) and imagined.state.actions.shape == (2, 5)
     assert model.decode(imagined.state).shape == (2, 3, 16, 16)
+
+
+def test_continuous_actions(hf_models, flexible_config, moving_square):
+    from wm.core.data.spec import DataSpec
+
+    spec = DataSpec(channels=3, height=16, width=16, action_kind="continuous", num_actions=2)
+    model = build_model(flexible_config(hf_models["dinov2"], hf_models["mistral"], manipulator=ALIGN), spec)
+    batch = moving_square(2, 4)
+    batch["actions"] = torch.randn(2, 4, 2)
+    loss, parts = model.loss(batch)
+    loss.backward()
+    assert set(parts) == {"latent", "pixel", "align"} and model.action_embed.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        state = model.observe(batch["frames"], batch["actions"][:, :-1])
+        assert model.imagine(state, torch.randn(2, 3, 2)).frames.shape == (2, 3, 3, 16, 16)
 
 
 def test_checkpoint_rebuilds_offline_without_the_original_folders(hf_models, flexible_config, moving_square, tmp_path, monkeypatch, spec):
