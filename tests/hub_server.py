@@ -17,7 +17,8 @@ It speaks the part of the Hub HTTP API that ``wm`` reaches through huggingface_h
                                                        Content-Length; GET honours ``Range: bytes=N-``
 
 Not covered: LFS and Xet transfers (every preupload answer is "regular", so the client sends file
-contents base64 inside the commit), datasets and spaces, pull requests, tags, pagination, gated repos.
+contents base64 inside the commit), datasets and spaces, pull requests, tags, pagination, gated repos,
+and the client's side requests (``/api/agent-harnesses`` gets a 404, which the client shrugs off).
 
 As on the Hub: errors carry ``X-Error-Code`` (RepoNotFound, RevisionNotFound, EntryNotFound); a
 private repo looks absent (401 RepoNotFound) to anyone but its owner; writing needs a token (401) and
@@ -27,6 +28,11 @@ after reading the request body: the upload arrived, nothing was applied.
 
 Repos live in a folder: ``{root}/{namespace}/{name}/repo.json`` (refs, commits, visibility) and
 ``objects/{git blob id}``.
+
+The client is pointed at it with HF_ENDPOINT. huggingface_hub reads HF_ENDPOINT (and HF_HOME,
+HF_HUB_OFFLINE) into ``huggingface_hub.constants`` once, at import, and builds each ``HfApi`` and
+download URL from those constants, so ``point_client_at`` sets the environment (for ``wm``
+subprocesses) and patches the constants (for this process). The ``hub`` fixture does both.
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ def download(ref: str, revision: str | None = None, *, include_training_state: b
         folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG], tqdm_class=_Quiet))
         read_config(folder, source)
         patterns = [*INFERENCE_FILES, *(TRAINING_FILES if include_training_state else ())]
-        bars = None if not (folder / WEIGHTS).is_file() else _Quiet
+        bars = _Quiet if (folder / WEIGHTS).is_file() else None
         folder = Path(snapshot_download(repo_id, revision=folder.name, allow_patterns=patterns, tqdm_class=bars))
     if not is_hub_folder(folder):
         raise WMError(f"{source}: not a wm model (config.json but no model.safetensors)")
