@@ -39,6 +39,13 @@ def test_vision_preprocessing_comes_from_the_image_processor_and_config_is_rewri
     assert torch.equal(rebuilt(frames), encoder(frames))
 
 
+def test_bf16_encoder_returns_float32_features(hf_models):
+    cfg = VisionConfig(name_or_path=hf_models["dinov2"], dtype="bfloat16", features="patches")
+    encoder = VisionEncoderWrapper.from_config(cfg, 3, 16)
+    assert next(encoder.parameters()).dtype == torch.bfloat16
+    assert encoder(FRAMES).dtype == torch.float32
+
+
 def test_grey_frames_are_repeated_to_three_channels(hf_models):
     encoder = VisionEncoderWrapper.from_config(VisionConfig(name_or_path=hf_models["dinov2"]), 1, 16)
     grey = torch.randint(0, 256, (2, 1, 16, 16), dtype=torch.uint8)

@@ -5,6 +5,8 @@ The model is fed ``inputs_embeds`` (B, L, D) with a block-causal float mask: the
 steps <= t (both ways inside its own step, never to a later step). The mask is additive float
 (0 = attend, dtype min = blocked), shape (1, 1, L, L): transformers passes a 4D mask through
 unchanged to its eager and SDPA attention, where boolean 4D masks would not mean the same thing.
+(So flash-attention kernels, which take no custom mask, are not used, and a model's own sliding
+window, e.g. Mistral's, gives way to this mask; ``model.backbone.window`` bounds the context.)
 The token-embedding table is dropped (the world model supplies its own embeddings).
 """
 
@@ -27,7 +29,9 @@ from wm.core.models.backbones.sources import (
 )
 
 
-def block_causal_mask(steps: int, tokens_per_step: int, dtype: torch.dtype, device: torch.device | None = None) -> torch.Tensor:
+def block_causal_mask(
+    steps: int, tokens_per_step: int, dtype: torch.dtype, device: torch.device | None = None
+) -> torch.Tensor:
     """Additive mask (1, 1, L, L), L = steps * tokens_per_step: 0 where step(key) <= step(query), else min."""
     step = torch.arange(steps * tokens_per_step, device=device) // tokens_per_step
     blocked = step[None, :] > step[:, None]
@@ -95,7 +99,9 @@ def _add_lora(model: nn.Module, cfg: BackboneConfig) -> None:
     """LoRA adapters on ``cfg.lora.targets`` (peft, in place); only the adapters train."""
     from peft import LoraConfig, inject_adapter_in_model
 
-    lora = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=cfg.lora.targets)
+    lora = LoraConfig(
+        r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=cfg.lora.targets
+    )
     try:
         inject_adapter_in_model(lora, model)
     except ValueError as err:
