@@ -210,3 +210,17 @@ def _source(cls: type) -> str:
     import textwrap
 
     return textwrap.dedent(inspect.getsource(cls)).replace("torch.Tensor", "object")
+
+
+def test_presets_name_real_checkpoints_and_the_debug_one_builds_offline():
+    from wm.core.config import load_config
+    from wm.core.data.spec import DataSpec
+
+    real = load_config(["flexible"]).model
+    assert (real.vision.name_or_path, real.backbone.name_or_path) == ("facebook/dinov2-small", "HuggingFaceTB/SmolLM2-135M")
+    assert real.vision.freeze and real.backbone.lora.r > 0
+    debug = load_config(["flexible_debug"]).model
+    model = build_model(debug, DataSpec(channels=3, height=64, width=64, num_actions=18))
+    frames = torch.randint(0, 256, (1, 3, 3, 64, 64), dtype=torch.uint8)
+    _, parts = model.loss({"frames": frames, "actions": torch.zeros(1, 3, dtype=torch.long)})
+    assert set(parts) == {"latent", "pixel", "align"}
