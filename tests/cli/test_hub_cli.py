@@ -75,6 +75,16 @@ def test_finetune_from_a_hub_id(hub, run_folder, data, tmp_path) -> None:
     assert frozen and all(torch.equal(finetuned.model[key], pretrained.model[key]) for key in frozen)
 
 
+def test_resume_training_from_a_pulled_folder(hub, run_folder, data, tmp_path) -> None:
+    push = ["hub", "push", str(run_folder), "alice/tiny", "--include-training-state"]
+    assert runner.invoke(app, push).exit_code == 0
+    pulled = tmp_path / "resumable"
+    assert runner.invoke(app, ["hub", "pull", "alice/tiny", "-o", str(pulled), "--include-training-state"]).exit_code == 0
+    result = runner.invoke(app, ["train", "--resume", str(pulled), "train.epochs=2", f"data.path={data}"])
+    assert result.exit_code == 0, result.output
+    assert load_model(str(pulled))[1].training["step"] == 4  # 2 steps from the Hub, 2 more here
+
+
 def test_errors_are_one_line_exit_2(hub, run_folder, monkeypatch) -> None:
     result = runner.invoke(app, ["hub", "pull", "alice/missing"])
     assert result.exit_code == 2
