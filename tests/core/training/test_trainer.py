@@ -66,3 +66,12 @@ def test_fresh_run_refuses_a_folder_with_checkpoints(pong: Path, tmp_path: Path)
     with pytest.raises(WMError, match="--resume"):
         Trainer(tiny_config(pong, tmp_path, "same", "train.epochs=1")).fit()
     assert json.loads((tmp_path / "same" / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 3
+
+
+def test_bf16_autocast_tracks_fp32(pong: Path, tmp_path: Path) -> None:
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        extra = ("train.eval_at_end=false", "data.context_clips=0", "train.epochs=1", f"train.precision={precision}")
+        Trainer(tiny_config(pong, tmp_path, precision, *extra)).fit()
+        losses[precision] = [r["loss"] for r in read_metrics(tmp_path / precision / "metrics.jsonl")]
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=2e-2)

@@ -56,7 +56,7 @@ class TrainStep:
         self.grad_clip = config.grad_clip
         self.device = device
         self.autocast = config.precision == "bf16"
-        self.forward = torch.compile(module) if config.compile else module
+        self.forward = compiled(module, device) if config.compile else module
 
     def __call__(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
@@ -67,4 +67,18 @@ class TrainStep:
         grad_norm = clip_gradients(self.params, self.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        return {"loss": loss.detach(), **{k: v.detach() for k, v in parts.items()}, "grad_norm": grad_norm.detach()}
+        # clones: outputs of a CUDA-graphed step are overwritten by the next replay
+        parts = {"loss": loss, **parts, "grad_norm": grad_norm}
+        return {k: v.detach().clone() for k, v in parts.items()}
+
+
+def compiled(module: nn.Module, device: torch.device) -> nn.Module:
+    """``torch.compile`` of forward and backward (AOTAutograd); CUDA graphs on one CUDA device.
+
+    Shapes are static in training (fixed batch, sequence and image size), which CUDA graphs need;
+    under DDP the default mode is used, since DDP's gradient hooks run between graph pieces.
+    """
+    import torch.distributed as dist
+
+    single_cuda = device.type == "cuda" and not (dist.is_available() and dist.is_initialized())
+    return torch.compile(module, mode="reduce-overhead" if single_cuda else None)
