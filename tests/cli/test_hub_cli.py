@@ -60,6 +60,16 @@ def test_push_then_pull(hub, run_folder, tmp_path) -> None:
     assert "## Evaluation" in (tmp_path / "copy" / "README.md").read_text()
 
 
+def test_push_with_a_wm_eval_file(hub, run_folder, data, tmp_path) -> None:
+    report = tmp_path / "eval.json"
+    evaluate = ["eval", str(run_folder), "--data", str(data), "--horizons", "1,2", "--episodes", "2", "--json", str(report)]
+    assert runner.invoke(app, evaluate).exit_code == 0
+    assert runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny", "--eval", str(report)]).exit_code == 0
+    assert runner.invoke(app, ["hub", "pull", "alice/tiny", "-o", str(tmp_path / "pulled")]).exit_code == 0
+    card = (tmp_path / "pulled" / "README.md").read_text()
+    assert "Open-loop on squares.h5" in card and "| shuffled_actions | 2 |" in card
+
+
 def test_finetune_from_a_hub_id(hub, run_folder, data, tmp_path) -> None:
     assert runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny"]).exit_code == 0
     overrides = [

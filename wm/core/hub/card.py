@@ -111,9 +111,11 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
         return {k: v for k, v in document.items() if k != "windows"}
     if is_hub_folder(path) and not (path / "checkpoints").is_dir():
         return json.loads((path / CONFIG).read_text()).get("evaluation")
-    run = path if path.is_dir() else path.resolve().parent.parent
-    metrics, step = run / "metrics.jsonl", (checkpoint.training or {}).get("step")
-    if not metrics.is_file() or step is None:
+    checkpoints = path.resolve().parent
+    run = path if path.is_dir() else (checkpoints.parent if checkpoints.name == "checkpoints" else None)
+    metrics = run / "metrics.jsonl" if run is not None else None
+    step = (checkpoint.training or {}).get("step")
+    if metrics is None or step is None or not metrics.is_file():
         return None
     found = None
     for line in metrics.read_text().splitlines():
