@@ -107,7 +107,8 @@ def evaluate(
     context = context or default_context_length(checkpoint)
     report = run_evaluate(world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed)
     report.model = model
-    table = Table(title=f"{model} on {data}: context {report.context}, {len(report.windows)} windows")
+    console().print(f"[bold]{model}[/] on {data}: context {report.context}, {len(report.windows)} windows, open loop")
+    table = Table()
     for column in ("horizon", "method", "MSE ↓", "PSNR ↑", "SSIM ↑"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for i, horizon in enumerate(report.horizons):

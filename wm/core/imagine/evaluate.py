@@ -31,6 +31,7 @@ from wm.core.models.base import WorldModelBase
 METHODS = ("model", "copy_last", "shuffled_actions")
 METRICS = ("mse", "psnr", "ssim")
 PSNR_CAP = 100.0
+LINES = {"model": "-", "copy_last": ":", "shuffled_actions": "--"}  # overlapping lines stay visible
 BATCH = 8  # windows imagined together
 
 
@@ -190,7 +191,7 @@ def plot_report(report: EvalReport, path: str | Path) -> Path:
     axes = figure.subplots(1, len(METRICS))
     for axis, metric in zip(axes, METRICS):
         for method in METHODS:
-            axis.plot(report.horizons, report.scores[method][metric], marker="o", label=method)
+            axis.plot(report.horizons, report.scores[method][metric], LINES[method], marker="o", label=method)
         axis.set_title(metric.upper())
         axis.set_xlabel("horizon (imagined steps)")
         axis.grid(alpha=0.3)
