@@ -25,15 +25,15 @@ class DataConfig:
 class VisionConfig:
     """Vision encoder of the FlexibleWorldModel, from one source (see wm.core.models.backbones).
 
-    ``name_or_path`` set: transformers ``from_pretrained`` (Hub id or local folder), ``config``
-    overriding fields of its config. Else ``module`` set: a user nn.Module class. Else: random
-    weights on the architecture ``config`` describes (a transformers config dict with
-    ``model_type``). Once built from ``name_or_path``, the model rewrites this section to the
-    last form (full config, image size, mean, std) so a checkpoint rebuilds with no network.
+    ``name_or_path`` set: transformers ``from_pretrained`` (Hub id or local folder; ``config`` is
+    not used). Else ``module`` set: a user nn.Module class. Else: random weights on the
+    architecture ``config`` describes (a transformers config dict with ``model_type``). Once built
+    from ``name_or_path``, the model rewrites this section to the last form (full config, image
+    size, mean, std) so a checkpoint rebuilds with no network.
     """
 
     name_or_path: str = ""  # Hub id or local folder
-    config: dict[str, Any] = field(default_factory=dict)  # transformers config (architecture or overrides)
+    config: dict[str, Any] = field(default_factory=dict)  # transformers config of a randomly initialised part
     module: str = ""  # import path "pkg.mod:Class" of a user nn.Module
     module_kwargs: dict[str, Any] = field(default_factory=dict)
     features: Literal["pooled", "patches"] = "pooled"  # one vector per frame, or the patch tokens

@@ -53,7 +53,7 @@ def load_transformers(
     key: str,
     pick_config: Callable[[Any], Any] = lambda c: c,
 ) -> nn.Module:
-    """A transformers model from a Hub id / folder (``config`` = overrides) or from a config dict.
+    """A transformers model from a Hub id / folder (``config`` unused), else random on the ``config`` dict.
 
     ``pick_config`` selects the sub-config to build from a composite one (the vision tower of CLIP).
     """
@@ -61,11 +61,10 @@ def load_transformers(
 
     if name_or_path:
         try:
-            hf_config = pick_config(AutoConfig.from_pretrained(name_or_path))
-            hf_config.update(config)
-            return AutoModel.from_pretrained(name_or_path, config=hf_config)
-        except (OSError, ValueError) as err:
-            raise WMError(f"config key '{key}.name_or_path': cannot load '{name_or_path}' ({str(err).splitlines()[0]})") from err
+            return AutoModel.from_pretrained(name_or_path, config=pick_config(AutoConfig.from_pretrained(name_or_path)))
+        except (OSError, ValueError, RuntimeError) as err:
+            reason = str(err).splitlines()[0]
+            raise WMError(f"config key '{key}.name_or_path': cannot load '{name_or_path}' ({reason})") from err
     if "model_type" not in config:
         raise WMError(
             f"config key '{key}': set name_or_path (Hub id or folder), module, or config with a model_type "

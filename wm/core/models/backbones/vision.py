@@ -77,7 +77,7 @@ class VisionEncoderWrapper(nn.Module):
             std = cfg.std or (IMAGENET_STD if channels == 3 else grey)
         wrapper = cls(model.to(DTYPES[cfg.dtype]), size, mean, std, cfg.features, model_channels)
         set_trainable(wrapper, not cfg.freeze)
-        return wrapper
+        return wrapper.train()
 
     @property
     def frozen(self) -> bool:
