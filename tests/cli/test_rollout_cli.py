@@ -53,15 +53,15 @@ def test_rollout_compare_puts_the_truth_beside_the_imagination(files: tuple[Path
     data, checkpoint = files
     out = tmp_path / "c.gif"
     wm("rollout", checkpoint, "--data", data, "--episode", 3, "--start", 2, "--context", 4, "--steps", 6,
-       "--compare", "--scale", 1, "-o", out, "--fps", 10)
+       "--compare", "--scale", 4, "-o", out, "--fps", 10)
     import h5py
 
     with h5py.File(data) as f:
         truth = f["frames"][3, 6:12].transpose(0, 2, 3, 1)
     video = iio.imread(out, index=None)[..., :3]  # label rows name each step, so no two frames merge
-    assert video.shape == (6, 14 + 16, 16 + 2 + 16, 3)
-    assert np.array_equal(video[:, 14:, :16], truth)  # real frame t is what recorded action t produced
-    assert not np.array_equal(video[:, :14, :16], video[:, :14, 18:])  # "real t" / "imagined t ACTION" labels
+    assert video.shape == (6, 14 + 64, 64 + 2 + 64, 3)
+    assert np.array_equal(video[:, 14:, :64][:, ::4, ::4], truth)  # real frame t is what recorded action t produced
+    assert not np.array_equal(video[:, :14, :64], video[:, :14, 66:])  # "real #t" / "imagined #t  ACTION" labels
 
 
 def test_eval_writes_table_json_and_plot(files: tuple[Path, Path], tmp_path: Path) -> None:

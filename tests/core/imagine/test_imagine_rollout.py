@@ -17,14 +17,14 @@ from wm.core.imagine.video import GAP, LABEL_HEIGHT
 
 
 def test_compare_lines_up_truth_and_imagination(tmp_path: Path, square_data: Path, shift_checkpoint: Checkpoint) -> None:
-    options = RolloutOptions(tmp_path / "c.gif", steps=6, scale=2, data=square_data, episode=2, start=5, context=3, compare=True)
+    options = RolloutOptions(tmp_path / "c.gif", steps=6, scale=4, data=square_data, episode=2, start=5, context=3, compare=True)
     result = run_rollout(ShiftModel(), shift_checkpoint, options)
     video = iio.imread(result.output, index=None)[..., :3]
-    assert video.shape == (6, LABEL_HEIGHT + 32, 2 * 32 + GAP, 3)
+    assert video.shape == (6, LABEL_HEIGHT + 64, 2 * 64 + GAP, 3)  # every frame kept: the labels number them
     with h5py.File(square_data) as f:
         truth = f["frames"][2, 8:14].transpose(0, 2, 3, 1)  # frames after context 5..7
-    real, imagined = video[:, LABEL_HEIGHT:, :32], video[:, LABEL_HEIGHT:, 32 + GAP :]
-    assert np.array_equal(real[:, ::2, ::2], truth)
+    real, imagined = video[:, LABEL_HEIGHT:, :64], video[:, LABEL_HEIGHT:, 64 + GAP :]
+    assert np.array_equal(real[:, ::4, ::4], truth)
     assert np.array_equal(imagined, real)  # the exact model with the recorded actions reproduces the truth
     assert "episode 2, frames 5..7" in result.source
 

@@ -3,7 +3,7 @@
 Output: N pictures, one per imagined step (the context itself is not repeated). With
 ``batch`` B > 1 the B futures imagined from the same context are tiled in a grid. With
 ``compare`` every picture is [real | imagined ...] side by side, each under a label row
-("real t=5", "imagined t=5  LEFT"), where real frame t is what the recorded action t produced.
+("real #5", "imagined #5  LEFT"), where real frame t is what the recorded action t produced.
 """
 
 from __future__ import annotations
@@ -114,9 +114,9 @@ def _compose(
     if not options.compare:
         return pictures[0] if batch == 1 else tile(list(pictures))
     truth = upscale(to_pictures(context.next_frames[:steps]), options.scale)
-    columns = [labelled(truth, [f"real t={t}" for t in range(1, steps + 1)])]
+    columns = [labelled(truth, [f"real #{t}" for t in range(1, steps + 1)])]
     for b in range(batch):
-        name = "imagined" if batch == 1 else f"imagined #{b + 1}"
-        texts = [f"{name} t={t + 1}  {action_label(spec, actions[b, t])}" for t in range(steps)]
+        name = "imagined" if batch == 1 else f"future {b + 1}"
+        texts = [f"{name} #{t + 1}  {action_label(spec, actions[b, t])}" for t in range(steps)]
         columns.append(labelled(pictures[b], texts))
     return tile(columns, columns=len(columns))

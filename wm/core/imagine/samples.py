@@ -28,7 +28,7 @@ def save_sample(
     ``clips``: ``frames`` uint8 (K, T, C, H, W) and optionally ``actions`` (K, T'[, A]).
     Actions ``[:T-1]`` join the context frames; the recorded ``actions[T-1:]`` drive the
     imagination as far as they go, uniform random actions (seeded by ``seed``) after that.
-    Every picture carries a label row: "real t=2" or "imagined t=9". The global torch RNG is
+    Every picture carries a label row: "real #2" or "imagined #9". The global torch RNG is
     left as it was.
     """
     frames = torch.as_tensor(clips["frames"])
@@ -46,6 +46,6 @@ def save_sample(
         imagined = engine.rollout(needed[:, length - 1 :])
     model.train(was_training)
     video = np.concatenate([to_pictures(frames), to_pictures(imagined)], axis=1)  # (K, T + steps, H, W, 3)
-    texts = [f"real t={t}" for t in range(length)] + [f"imagined t={t}" for t in range(length, length + steps)]
+    texts = [f"real #{t}" for t in range(length)] + [f"imagined #{t}" for t in range(length, length + steps)]
     columns = [labelled(upscale(clip, scale), texts) for clip in video]
     return write_video(path, tile(columns, columns=count), fps)
