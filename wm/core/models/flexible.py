@@ -198,16 +198,25 @@ class FlexibleWorldModel(WorldModelBase):
             shape = (self.spec.channels, self.spec.height, self.spec.width)
             module = VideoDecoderWrapper(module, self.encoder.tokens, self.encoder.dim, shape)
         self._check_fit(name, module)
-        previous = getattr(self, name)
+        previous, hooked = getattr(self, name), self.collector
         setattr(self, name, module)
-        if name in ("encoder", "backbone"):
-            try:
-                collector = self._attach_hooks()  # the configured hook_layers, on the new part
-            except WMError:
-                setattr(self, name, previous)
-                raise
-            self.collector.remove()
-            self.collector = collector
+        if name not in ("encoder", "backbone"):
+            return
+        try:  # the configured hook_layers, on the new part; the manipulator must still find its inputs
+            self.collector = self._attach_hooks()
+            dims = self._probe_dims() if self.manipulator.dims else {}
+            if dims != self.manipulator.dims:
+                raise WMError(
+                    f"set_module('{name}'): the manipulator was built for hooked outputs {self.manipulator.dims}, "
+                    f"the new part gives {dims}; replace the manipulator too, or hook matching layers"
+                )
+        except WMError:
+            if self.collector is not hooked:
+                self.collector.remove()
+            setattr(self, name, previous)
+            self.collector = hooked
+            raise
+        hooked.remove()
 
     def _check_fit(self, name: str, module: nn.Module) -> None:
         if name == "encoder":

@@ -184,6 +184,11 @@ def test_user_encoder_by_set_module_and_by_import_path(hf_models, flexible_confi
     with pytest.raises(WMError, match="model.vision.hook_layers"):  # hooked layer 1 does not exist in it
         model.set_module("encoder", ConvEncoder(width=16))
     model.config.vision.hook_layers = ["net.0"]
+    aligned = build_model(flexible_config(hf_models["dinov2"], hf_models["llama"], manipulator=ALIGN), spec)
+    aligned.config.vision.hook_layers = ["net.0"]
+    with pytest.raises(WMError, match="manipulator was built for hooked outputs"):
+        aligned.set_module("encoder", ConvEncoder(width=16))  # the probe's vision.1 input would be gone
+    assert aligned.collector.keys == ["vision.1", "backbone.-1"] and aligned.loss(moving_square())[0].isfinite()
     model.set_module("encoder", ConvEncoder(width=16))  # a bare module is wrapped with the preprocessing
     assert model.collector.keys == ["vision.net.0", "backbone.-1"]
     before = model.encoder.model.net[0].weight.clone()
