@@ -110,14 +110,14 @@ def _run(config: Any, **kwargs: Any) -> None:
 class ProgressView:
     """The trainer's callback: a rich progress bar with epoch, step, loss parts, frames/s and ETA."""
 
-    SHOWN = ("loss", "recon", "kl", "reward", "continue")
+    SHOWN = ("loss", "recon", "kl")
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("{task.fields[losses]}"),
             TextColumn("[cyan]{task.fields[fps]}[/] frames/s  ETA {task.fields[eta]}"),

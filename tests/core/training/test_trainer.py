@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -61,17 +60,18 @@ def test_auto_steps_per_epoch_is_one_pass_over_training_frames(pong: Path, tmp_p
     assert trainer.steps_per_epoch == 10
 
 
-def test_fresh_run_refuses_a_folder_with_checkpoints(pong: Path, tmp_path: Path) -> None:
-    Trainer(tiny_config(pong, tmp_path, "same", "train.epochs=1", "train.eval_at_end=false", "data.context_clips=0")).fit()
-    with pytest.raises(WMError, match="--resume"):
-        Trainer(tiny_config(pong, tmp_path, "same", "train.epochs=1")).fit()
-    assert json.loads((tmp_path / "same" / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 3
+def test_fresh_run_refuses_a_folder_with_checkpoints(pong: Path, pong_run: Path) -> None:
+    before = sorted(p.name for p in pong_run.rglob("*"))
+    with pytest.raises(WMError, match=f"run folder {pong_run} already holds checkpoints.*--resume"):
+        Trainer(tiny_config(pong, pong_run.parent, pong_run.name)).fit()
+    assert sorted(p.name for p in pong_run.rglob("*")) == before
 
 
 def test_bf16_autocast_tracks_fp32(pong: Path, tmp_path: Path) -> None:
     losses = {}
     for precision in ("fp32", "bf16"):
-        extra = ("train.eval_at_end=false", "data.context_clips=0", "train.epochs=1", f"train.precision={precision}")
+        extra = ("train.eval_at_end=false", "data.context_clips=0", "train.epochs=1", "train.steps_per_epoch=2",
+                 f"train.precision={precision}")  # fmt: skip
         Trainer(tiny_config(pong, tmp_path, precision, *extra)).fit()
         losses[precision] = [r["loss"] for r in read_metrics(tmp_path / precision / "metrics.jsonl")]
     assert losses["bf16"] == pytest.approx(losses["fp32"], rel=2e-2)

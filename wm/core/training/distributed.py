@@ -38,13 +38,16 @@ class DistContext:
         if self.distributed:
             dist.barrier()
 
-    def all_true(self, flag: bool) -> bool:
-        """True on every rank only when ``flag`` is true on every rank (e.g. 'keep going')."""
+    def agree(self, means: list[float], flags: list[bool]) -> tuple[list[float], list[bool]]:
+        """``means`` averaged over the ranks, and each flag true only where it is true on every rank."""
         if not self.distributed:
-            return flag
-        value = torch.tensor([1.0 if flag else 0.0], device=self.device)
-        dist.all_reduce(value, op=dist.ReduceOp.MIN)
-        return bool(value.item() > 0)
+            return means, flags
+        values = torch.tensor(means, dtype=torch.float32, device=self.device)
+        truth = torch.tensor([float(f) for f in flags], device=self.device)
+        if len(means):
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+        dist.all_reduce(truth, op=dist.ReduceOp.MIN)
+        return (values / self.world_size).tolist(), [bool(v > 0) for v in truth.tolist()]
 
     def close(self) -> None:
         if self.distributed and dist.is_initialized():

@@ -16,7 +16,6 @@ import torch
 
 from wm.core.checkpoint import Checkpoint, save_checkpoint
 from wm.core.config import Config, config_to_dict
-from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.models import build_model
 from wm.core.training.data import TrainingData
@@ -25,12 +24,12 @@ from wm.core.training.events import Callback, TrainEvent, TrainResult
 from wm.core.training.finetune import freeze, load_pretrained
 from wm.core.training.interrupt import StopRequest
 from wm.core.training.metrics import LossWindow, MetricsLog
-from wm.core.training.optim import build_optimizer, build_scheduler, set_base_lr, trainable_parameters
-from wm.core.training.rng import capture_rng, preserved_rng, rank_seed, restore_rng, seed_everything
+from wm.core.training.optim import build_optimizer, build_scheduler, trainable_parameters
+from wm.core.training.outputs import evaluate_holdout, write_sample
+from wm.core.training.rng import preserved_rng, rank_seed, seed_everything
 from wm.core.training.run_folder import RunFolder
+from wm.core.training.state import capture_state, restore_state, same_data
 from wm.core.training.step import LossModule, TrainStep, configure_backends
-
-EVAL_WINDOWS = 16  # held-out windows scored at the end of training
 
 
 class Trainer:
@@ -57,8 +56,8 @@ class Trainer:
         self.resumed = resume is not None
         seed_everything(config.seed)
         self.data = TrainingData.open(config)
-        self.horizons = self.data.eval_horizons(config)
-        spec = self.data.spec if resume is None else _same_data(resume.spec, self.data.spec, self.data.path)
+        self.data.eval_horizons(config)  # a held-out episode too short for evaluation fails now, not at the end
+        spec = self.data.spec if resume is None else same_data(resume.spec, self.data.spec, self.data.path)
         with preserved_rng():
             self.clips = resume.context if resume is not None and resume.context else self.data.context_clips(config)
         self.model = build_model(config.model, spec)
@@ -78,7 +77,12 @@ class Trainer:
         self.step = 0
         self.steps_per_epoch = self.data.steps_per_epoch(config, self.context.world_size)
         if resume is not None:
-            self._restore(resume.training or {})
+            self.step, saved_steps_per_epoch = restore_state(
+                resume.training or {}, optimizer=self.optimizer, scheduler=self.scheduler, window=self.window,
+                lr=config.train.lr, device=device,
+            )  # fmt: skip
+            if config.train.steps_per_epoch == 0:  # keep the run's epochs when the data size changed
+                self.steps_per_epoch = saved_steps_per_epoch
         if self.context.rank > 0:
             torch.manual_seed(rank_seed(config.seed, self.context.rank, self.step))
         module = wrap_ddp(LossModule(self.model), self.context)
@@ -180,10 +184,8 @@ class Trainer:
         """Report to the callback on rank 0; a KeyboardInterrupt from it is a stop request."""
         if self.callback is None or not self.context.is_main:
             return
-        event = TrainEvent(
-            kind, self.step, self.total_steps, self.epoch, self.config.train.epochs, self.fps,
-            metrics=dict(fields.pop("metrics", self.last_metrics)), **fields,
-        )  # fmt: skip
+        fields.setdefault("metrics", self.last_metrics)
+        event = TrainEvent(kind, self.step, self.total_steps, self.epoch, self.config.train.epochs, self.fps, **fields)
         try:
             self.callback(event)
         except KeyboardInterrupt:
@@ -203,27 +205,18 @@ class Trainer:
 
         Returns whether new metrics were logged. Raises WMError naming the first bad step.
         """
-        ctx = self.context
         bad = self.window.first_nonfinite()
         means = self.window.mean() if log and self.window.steps and bad is None else {}
-        if ctx.distributed:
-            import torch.distributed as dist
-
-            values = torch.tensor([*means.values(), float(bad is None), float(not stop.requested)], device=ctx.device)
-            flags = values[-2:].clone()
-            dist.all_reduce(values, op=dist.ReduceOp.SUM)
-            dist.all_reduce(flags, op=dist.ReduceOp.MIN)
-            means = dict(zip(means, (values[: len(means)] / ctx.world_size).tolist()))
-            stop.requested = flags[1].item() < 1
-            if bad is None and flags[0].item() < 1:
-                bad = (self.window.steps[0], "loss (on another rank)")
+        values, (finite, going) = self.context.agree(list(means.values()), [bad is None, not stop.requested])
+        means, stop.requested = dict(zip(means, values)), not going
+        if bad is None and not finite:
+            bad = (self.window.steps[0], "loss (on another rank)")
         if bad is not None:
-            step, part = bad
-            where = f"the last good checkpoint {self.last_checkpoint} is intact" if self.last_checkpoint else (
-                "no checkpoint had been written yet"
-            )  # fmt: skip
+            where = "no checkpoint had been written yet"
+            if self.last_checkpoint:
+                where = f"the last good checkpoint {self.last_checkpoint} is intact"
             raise WMError(
-                f"training diverged: '{part}' became NaN/inf at step {step}; stopped without saving, "
+                f"training diverged: '{bad[1]}' became NaN/inf at step {bad[0]}; stopped without saving, "
                 f"{where} (try a lower train.lr or train.grad_clip)"
             )
         if means:
@@ -237,16 +230,10 @@ class Trainer:
         self._sync(stop, log=False)
         if not self.context.is_main:
             return
-        training = {
-            "step": self.step,
-            "epoch": self.epoch,
-            "steps_per_epoch": self.steps_per_epoch,
-            "world_size": self.context.world_size,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": capture_rng(),
-            "window": self.window.state_dict(),
-        }
+        training = capture_state(
+            step=self.step, epoch=self.epoch, steps_per_epoch=self.steps_per_epoch, world_size=self.context.world_size,
+            optimizer=self.optimizer, scheduler=self.scheduler, window=self.window,
+        )  # fmt: skip
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         checkpoint = Checkpoint(config_to_dict(self.config), self.model.spec, state, self.clips, training)
         save_checkpoint(path, checkpoint)
@@ -254,61 +241,18 @@ class Trainer:
         self.last_checkpoint = path
         self._emit("checkpoint", stop, path=path)
 
-    def _restore(self, training: dict[str, Any]) -> None:
-        saved_lr = training["scheduler"]["base_lrs"][0]
-        try:
-            self.optimizer.load_state_dict(training["optimizer"])
-        except ValueError as err:
-            raise WMError(
-                f"resume: the optimizer state does not fit the trainable parameters ({err}); "
-                "keep finetune.freeze_modules as the run had it"
-            ) from err
-        self.scheduler.load_state_dict(training["scheduler"])
-        if self.config.train.lr != saved_lr:
-            set_base_lr(self.scheduler, self.config.train.lr)
-        self.step = int(training["step"])
-        if self.config.train.steps_per_epoch == 0:
-            self.steps_per_epoch = int(training["steps_per_epoch"])
-        self.window.load_state_dict(training["window"], self.context.device)
-        restore_rng(training["rng"])
-
     def _sample(self, name: str, stop: StopRequest) -> None:
-        """A context + imagination GIF in samples/ (rank 0; the training random streams do not move)."""
-        if not self.context.is_main or not self.clips:
-            return
-        from wm.core.imagine.samples import save_sample
-
-        path = self.folder.samples / f"{name}.gif"
-        with preserved_rng():
-            self.model.eval()
-            save_sample(self.model, self.clips, self.config.train.sample_steps, path)
-            self.model.train()
-        self._emit("sample", stop, path=path)
+        """A context + imagination GIF in samples/ (rank 0)."""
+        if self.context.is_main and self.clips:
+            path = write_sample(self.model, self.clips, self.config.train.sample_steps, self.folder.samples / f"{name}.gif")
+            self._emit("sample", stop, path=path)
 
     def _evaluate(self, stop: StopRequest, metrics: MetricsLog | None) -> dict[str, float]:
-        """Open-loop imagination scores on held-out windows, logged to metrics.jsonl as ``eval/...``."""
+        """Held-out scores (rank 0), logged to metrics.jsonl as ``eval/...``."""
         if not self.context.is_main or not self.data.holdout_episodes:
             return {}
-        from wm.core.imagine.evaluate import METRICS, evaluate
-
-        with preserved_rng():
-            report = evaluate(
-                self.model, self.data.path, context=self.config.data.context_len, horizons=self.horizons,
-                episodes=EVAL_WINDOWS, seed=self.config.seed, episode_indices=self.data.holdout_episodes,
-                device=self.context.device,
-            )  # fmt: skip
-            self.model.train()
-        results = {f"{row['method']}/{m}@{row['horizon']}": row[m] for row in report.rows() for m in METRICS}
+        results = evaluate_holdout(self.model, self.data, self.config, self.context.device)
         if metrics is not None:
             metrics.write({"step": self.step, **{f"eval/{k}": v for k, v in results.items()}}, prefix="")
         self._emit("eval", stop, metrics=results)
         return results
-
-
-def _same_data(saved: DataSpec, found: DataSpec, path: Path) -> DataSpec:
-    """The run's spec, after checking that the data it resumes on has the same frames and actions."""
-    keys = ("channels", "height", "width", "action_kind", "num_actions")
-    diff = [f"{k} {getattr(found, k)} (run has {getattr(saved, k)})" for k in keys if getattr(saved, k) != getattr(found, k)]
-    if diff:
-        raise WMError(f"resume: data {path} does not fit the run's model: {', '.join(diff)}")
-    return saved
