@@ -84,38 +84,6 @@ def describe(model: nn.Module) -> dict[str, Any]:
     return json.loads(json.dumps(config.to_dict() if hasattr(config, "to_dict") else dict(config)))
 
 
-def find_layers(model: nn.Module) -> nn.ModuleList | None:
-    """The list of transformer blocks: the ModuleList with ``num_hidden_layers`` entries, else the longest."""
-    lists = [m for m in model.modules() if isinstance(m, nn.ModuleList) and len(m) > 0]
-    expected = getattr(getattr(model, "config", None), "num_hidden_layers", None)
-    exact = [m for m in lists if len(m) == expected]
-    if exact:
-        return exact[0]
-    return max(lists, key=len) if lists else None
-
-
-def hook_targets(model: nn.Module, specs: list[Any], part: str) -> dict[str, nn.Module]:
-    """``{"part.spec": module}`` for block indices (negative allowed) or dotted module names."""
-    targets: dict[str, nn.Module] = {}
-    layers = find_layers(model)
-    for spec in specs:
-        key = f"model.{part}.hook_layers"
-        if isinstance(spec, int) and not isinstance(spec, bool):
-            if layers is None:
-                raise WMError(f"config key '{key}': {type(model).__name__} has no list of layers to index")
-            if not -len(layers) <= spec < len(layers):
-                raise WMError(f"config key '{key}': layer {spec} out of range for {len(layers)} layers")
-            targets[f"{part}.{spec}"] = layers[spec]
-        elif isinstance(spec, str):
-            try:
-                targets[f"{part}.{spec}"] = model.get_submodule(spec)
-            except AttributeError as err:
-                raise WMError(f"config key '{key}': {type(model).__name__} has no submodule '{spec}'") from err
-        else:
-            raise WMError(f"config key '{key}': expected layer indices or module names, found {spec!r}")
-    return targets
-
-
 def set_trainable(module: nn.Module, trainable: bool) -> None:
     for param in module.parameters():
         param.requires_grad_(trainable)

@@ -18,11 +18,11 @@ from torch import nn
 
 from wm.core.config.schema import VisionConfig
 from wm.core.errors import WMError
+from wm.core.models.backbones.collector import hook_targets
 from wm.core.models.backbones.sources import (
     DTYPES,
     build_class,
     describe,
-    hook_targets,
     load_transformers,
     set_trainable,
 )
