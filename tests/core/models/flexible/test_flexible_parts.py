@@ -183,3 +183,25 @@ def test_bf16_backbone_with_gradient_checkpointing_trains(hf_models):
     assert out.dtype == torch.float32 and next(backbone.parameters()).dtype == torch.bfloat16
     out.square().mean().backward()
     assert embeds.grad.abs().sum() > 0 and backbone.model.layers[0].mlp.up_proj.weight.grad is not None
+
+
+class TinyBackbone(nn.Module):
+    """A user backbone: one PyTorch transformer layer that honours the additive (1, 1, L, L) mask."""
+
+    hidden_size = 32
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)])
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.layers[0](inputs_embeds, src_mask=attention_mask[0, 0])
+
+
+def test_user_backbone_module_gets_the_same_block_causal_mask():
+    backbone = LLMBackboneWrapper(TinyBackbone()).eval()
+    assert list(backbone.hook_targets([0])) == ["backbone.0"]
+    embeds = torch.randn(1, 6, 32)
+    changed = embeds.clone()
+    changed[:, 3:] += 1.0
+    assert torch.allclose(backbone(changed, 3)[:, :3], backbone(embeds, 3)[:, :3], atol=1e-6)
