@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,3 +84,21 @@ def test_train_resume_and_finetune(data: Path, tmp_path: Path) -> None:
     )
     assert tuned.exit_code == 0, tuned.output
     assert (tmp_path / "ft" / "checkpoints" / "final.pt").is_file()
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(data: Path, tmp_path: Path) -> None:
+    run = tmp_path / "long"
+    overrides = [o for o in TINY if not o.startswith("train.steps_per_epoch")]
+    command = [sys.executable, "-m", "wm", "train", *overrides, "train.steps_per_epoch=100000",
+               f"data.path={data}", f"run.dir={tmp_path}", "run.name=long"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.is_file() and metrics.read_text().count("\n") >= 2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in out + err and "interrupted at step" in out
+    saved = (run / "checkpoints" / "last.pt").resolve()
+    assert saved.name.startswith("step_") and f"wm train --resume {run}" in out
