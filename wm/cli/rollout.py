@@ -11,8 +11,9 @@ import typer
 
 from wm.cli.common import console
 
-MODEL_ARGUMENT = typer.Argument(..., help="Checkpoint file or run folder (its checkpoints/last.pt).")
-SEED_OPTION = typer.Option(0, "--seed", help="Seed for context choice, random actions and the model's sampling.")
+MODEL_ARGUMENT = typer.Argument(
+    ..., help="Checkpoint file, run folder (its newest checkpoint), pulled Hub folder or Hub id user/name (@revision optional)."
+)
 
 
 def rollout(
@@ -24,13 +25,13 @@ def rollout(
     data: Path | None = typer.Option(None, "--data", help="Take the context from this dataset instead of the checkpoint."),
     episode: int = typer.Option(0, "--episode", help="Episode of --data (without --data: the checkpoint's context clip)."),
     start: int = typer.Option(0, "--start", help="First context frame within the episode of --data."),
-    context: int | None = typer.Option(None, "--context", help="Context frames to observe [default: the model's]."),
+    context: int | None = typer.Option(None, "--context", help="Context frames to observe (default: the model's data.context_len)."),
     actions: str | None = typer.Option(
-        None, "--actions", help="random | repeat:K | 0,2,3,... (indices or names) | FILE.npy | data [default: random]."
+        None, "--actions", help="random | repeat:K | 0,2,3,... (indices or names) | FILE.npy | data (default: random; data with --compare)."
     ),
     compare: bool = typer.Option(False, "--compare", help="Show the recorded truth beside the imagination (needs --data)."),
     batch: int = typer.Option(1, "--batch", help="Imagine this many futures from the same context, tiled."),
-    seed: int = SEED_OPTION,
+    seed: int = typer.Option(0, "--seed", help="Seed for random actions and the model's sampling."),
 ) -> None:
     """Imagine STEPS frames from a context and write them as a GIF or MP4."""
     from rich.table import Table
@@ -55,8 +56,8 @@ def play(
     scale: int = typer.Option(4, "--scale", help="Window upscaling factor (nearest neighbour)."),
     fps: float = typer.Option(15.0, "--fps", help="Target frame rate (0 = as fast as possible)."),
     record: Path | None = typer.Option(None, "--record", help="Save what was shown to this .mp4 or .gif."),
-    steps: int | None = typer.Option(None, "--steps", help="Quit after this many imagined frames [default: at Esc]."),
-    seed: int = SEED_OPTION,
+    steps: int | None = typer.Option(None, "--steps", help="Quit after this many imagined frames (default: at Esc)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the context clips drawn and the model's sampling."),
 ) -> None:
     """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""
     from wm.core.errors import WMError
@@ -80,10 +81,10 @@ def play(
 def evaluate(
     model: str = MODEL_ARGUMENT,
     data: Path = typer.Option(..., "--data", help="Dataset to predict (ideally episodes held out from training)."),
-    context: int | None = typer.Option(None, "--context", help="Context frames observed [default: the model's]."),
+    context: int | None = typer.Option(None, "--context", help="Context frames observed (default: the model's data.context_len)."),
     horizons: str = typer.Option("1,5,15,50", "--horizons", help="Comma-separated imagined steps to score."),
     episodes: int = typer.Option(32, "--episodes", help="Windows to average over (one per episode while they last)."),
-    seed: int = SEED_OPTION,
+    seed: int = typer.Option(0, "--seed", help="Seed for the windows drawn, the shuffles and the model's sampling."),
     json_path: Path | None = typer.Option(None, "--json", help="Write every figure to this JSON file."),
     plot: Path | None = typer.Option(None, "--plot", help="Plot metric vs horizon to this PNG."),
 ) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from wm.core.imagine.engine import ImaginationEngine
 from wm.core.imagine.keys import DIGITS, KeyMap
@@ -166,6 +167,7 @@ def play(
     events: Callable[[], Iterable[pygame.event.Event]] = pygame.event.get,
 ) -> PlayStats:
     """Run the window until Esc/close/Ctrl-C (or ``steps`` imagined frames); returns what happened."""
+    torch.manual_seed(seed)  # the model's sampling, for a session that replays the same way
     session = PlaySession(engine, clips, scale=scale, fps=fps, record=record, seed=seed)
     try:
         while session.running and (steps is None or session.total_steps < steps):
