@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wm.core.errors import WMError
 from wm.core.imagine.engine import ImaginationEngine
 from wm.core.imagine.keys import DIGITS, KeyMap
 from wm.core.imagine.video import VideoWriter, to_pictures
@@ -63,9 +64,14 @@ class PlaySession:
         self.view = (spec.width * scale, spec.height * scale)
         self.size = (max(self.view[0], MIN_WIDTH), self.view[1] + HUD_LINE * HUD_LINES)
         self.writer = VideoWriter(record, fps or 15) if record is not None else None
-        pygame.display.init()
-        pygame.font.init()
-        self.screen = pygame.display.set_mode(self.size)
+        try:
+            pygame.display.init()
+            pygame.font.init()
+            self.screen = pygame.display.set_mode(self.size)
+        except pygame.error as err:
+            if self.writer is not None:
+                self.writer.abort()
+            raise WMError(f"wm play: no window could be opened ({err}); it needs a display") from None
         pygame.display.set_caption("wm play")
         self.font = pygame.font.Font(None, HUD_LINE + 2)
         self.clock = pygame.time.Clock()
