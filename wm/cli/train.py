@@ -127,15 +127,17 @@ class ProgressView:
         self.task: Any = None
 
     def open(self, trainer: Any) -> None:
-        device = trainer.context.device
-        world = trainer.context.world_size
+        config, context = trainer.config, trainer.context
+        model = config.model.kind if config.model.kind != "rssm" else f"rssm/{config.model.size}"
+        total = sum(p.numel() for p in trainer.model.parameters())
+        trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+        where = f"{context.device}" + (f" x {context.world_size} processes" if context.distributed else "")
         out = self.progress.console
         out.print(f"run folder [bold]{trainer.folder.path}[/]  data {trainer.data.path}", soft_wrap=True)
         out.print(
-            f"model {trainer.config.model.kind}/{trainer.config.model.size}, "
-            f"{sum(p.numel() for p in trainer.model.parameters()):,} parameters on {device}"
-            + (f" x {world} processes" if world > 1 else "")
-            + f"; {trainer.total_steps} steps ({trainer.config.train.epochs} epochs of {trainer.steps_per_epoch})"
+            f"model {model}: {total:,} parameters ({trainable:,} trainable) on {where}; "
+            f"{trainer.total_steps} steps = {config.train.epochs} epoch(s) x {trainer.steps_per_epoch}",
+            soft_wrap=True,
         )
         self.progress.start()
 
