@@ -25,6 +25,7 @@ class DistContext:
     world_size: int = 1
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
+    owns_group: bool = False  # this context initialised the process group (and so destroys it on close)
 
     @property
     def distributed(self) -> bool:
@@ -50,7 +51,7 @@ class DistContext:
         return (values / self.world_size).tolist(), [bool(v > 0) for v in truth.tolist()]
 
     def close(self) -> None:
-        if self.distributed and dist.is_initialized():
+        if self.owns_group and dist.is_initialized():
             dist.destroy_process_group()
 
 
@@ -87,10 +88,11 @@ def setup(device_name: str) -> DistContext:
         raise WMError("train.device=mps cannot run under torchrun; use train.device=cpu or cuda")
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    if not dist.is_initialized():
+    owns_group = not dist.is_initialized()
+    if owns_group:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, rank=rank, world_size=world, device_id=device if device.type == "cuda" else None)
-    return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=device)
+    return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=device, owns_group=owns_group)
 
 
 def wrap_ddp(module: nn.Module, context: DistContext) -> nn.Module:
