@@ -55,7 +55,7 @@ def finetune(
     """Finetune a trained model on new data: the `finetune` preset first, then yours.
 
     [dim]wm finetune finetune.pretrained_path=runs/pong/checkpoints/final.pt data.path=breakout.h5[/]
-    [dim]... finetune.freeze_modules="[encoder]" finetune.reinit_modules="[dynamics]"[/]
+    [dim]... finetune.freeze_modules="\\[encoder]" finetune.reinit_modules="\\[dynamics]"[/]
     """
     from wm.core.config import load_config
     from wm.core.errors import WMError
