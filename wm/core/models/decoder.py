@@ -6,22 +6,22 @@ import torch
 from torch import nn
 
 from wm.core.models.encoder import num_stages, stage_channels
-from wm.core.models.layers import ChannelNorm
+from wm.core.models.layers import ChannelNorm, FeatureLinear
 
 
 class ConvDecoder(nn.Module):
-    """Features (N, feat_dim) -> centred frames (N, C, H, W) (add 0.5 for pixels in [0, 1]).
+    """Features (N, deter + stoch) -> centred frames (N, C, H, W) (add 0.5 for pixels in [0, 1]).
 
-    A Linear to the encoder's last grid (8*depth x 4 x 4 at 64x64), then stride-2 transposed
+    A Linear (``FeatureLinear``: the flat one-hot ``stoch`` part is cheap at inference) to the encoder's last grid (8*depth x 4 x 4 at 64x64), then stride-2 transposed
     convolutions halving the channels, each with channel LayerNorm and SiLU except the last.
     """
 
-    def __init__(self, feat_dim: int, channels: int, height: int, width: int, depth: int) -> None:
+    def __init__(self, deter: int, stoch: int, channels: int, height: int, width: int, depth: int) -> None:
         super().__init__()
         stages = num_stages(height, width)
         chans = stage_channels(depth, stages)[::-1]
         self.grid = (chans[0], height >> stages, width >> stages)
-        self.inp = nn.Linear(feat_dim, chans[0] * self.grid[1] * self.grid[2], bias=False)
+        self.inp = FeatureLinear(deter, stoch, chans[0] * self.grid[1] * self.grid[2], bias=False)
         self.inp_norm = nn.Sequential(ChannelNorm(chans[0]), nn.SiLU())
         layers: list[nn.Module] = []
         for inp, out in zip(chans, chans[1:]):

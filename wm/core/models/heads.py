@@ -1,4 +1,4 @@
-"""Reward and continue heads on the latent features (B, T, F)."""
+"""Reward and continue heads on the latent features (..., deter + stoch), stoch being the flat one-hot part."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wm.core.models.layers import mlp, symexp, symlog
+from wm.core.models.layers import feature_mlp, symexp, symlog
 
 
 class RewardHead(nn.Module):
@@ -16,9 +16,9 @@ class RewardHead(nn.Module):
     expected reward. The output layer starts at zero, so initial predictions are 0 (DreamerV3).
     """
 
-    def __init__(self, feat_dim: int, hidden: int, layers: int, bins: int = 255, limit: float = 20.0) -> None:
+    def __init__(self, deter: int, stoch: int, hidden: int, layers: int, bins: int = 255, limit: float = 20.0) -> None:
         super().__init__()
-        self.net = mlp(feat_dim, hidden, layers, bins)
+        self.net = feature_mlp(deter, stoch, hidden, layers, bins)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
         self.register_buffer("bins", torch.linspace(-limit, limit, bins), persistent=False)
@@ -50,9 +50,9 @@ class RewardHead(nn.Module):
 class ContinueHead(nn.Module):
     """Bernoulli probability that the episode continues: ``forward`` gives logits (...)."""
 
-    def __init__(self, feat_dim: int, hidden: int, layers: int) -> None:
+    def __init__(self, deter: int, stoch: int, hidden: int, layers: int) -> None:
         super().__init__()
-        self.net = mlp(feat_dim, hidden, layers, 1)
+        self.net = feature_mlp(deter, stoch, hidden, layers, 1)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         return self.net(feat).squeeze(-1)

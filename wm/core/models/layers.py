@@ -22,19 +22,50 @@ class ChannelNorm(nn.Module):
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
+class FeatureLinear(nn.Module):
+    """Linear map of RSSM features cat(dense (..., D), one-hot (..., S*K)) -> (..., out).
+
+    The weight is stored (in, out) so that, at inference on a few rows, the one-hot part's product
+    is a sum of the weight rows its non-zero entries pick (exact for any values, and 32 rows read
+    instead of S*K = 1024 at batch 1). With gradients, or for many rows, it is one matrix product.
+    """
+
+    SPARSE_ROWS = 8  # at most this many rows take the gather path
+
+    def __init__(self, dense: int, sparse: int, out: int, bias: bool = True) -> None:
+        super().__init__()
+        self.dense = dense
+        bound = (dense + sparse) ** -0.5  # nn.Linear's default initialisation
+        self.weight = nn.Parameter(torch.empty(dense + sparse, out).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(out).uniform_(-bound, bound)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])
+        if torch.is_grad_enabled() or rows.shape[0] > self.SPARSE_ROWS:
+            out = rows @ self.weight
+        else:
+            dense, sparse = rows[:, : self.dense], rows[:, self.dense :]
+            out = dense @ self.weight[: self.dense] if self.dense else rows.new_zeros(rows.shape[0], self.weight.shape[1])
+            row, col = sparse.nonzero(as_tuple=True)
+            picked = self.weight[self.dense + col] * sparse[row, col, None]
+            out = out.index_add(0, row, picked.to(out.dtype))
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*x.shape[:-1], -1)
+
+
 class Dense(nn.Sequential):
-    """Linear (no bias) -> LayerNorm -> SiLU: DreamerV3's hidden layer."""
+    """Linear (no bias) -> LayerNorm -> SiLU: DreamerV3's hidden layer (``linear`` replaces the Linear)."""
 
-    def __init__(self, inp: int, out: int) -> None:
-        super().__init__(nn.Linear(inp, out, bias=False), nn.LayerNorm(out, eps=1e-3), nn.SiLU())
+    def __init__(self, inp: int, out: int, linear: nn.Module | None = None) -> None:
+        super().__init__(linear or nn.Linear(inp, out, bias=False), nn.LayerNorm(out, eps=1e-3), nn.SiLU())
 
 
-def mlp(inp: int, hidden: int, layers: int, out: int) -> nn.Sequential:
-    """``layers`` Dense layers of width ``hidden`` followed by a plain Linear to ``out``."""
-    blocks: list[nn.Module] = []
-    for i in range(layers):
-        blocks.append(Dense(inp if i == 0 else hidden, hidden))
-    blocks.append(nn.Linear(hidden if layers else inp, out))
+def feature_mlp(deter: int, stoch: int, hidden: int, layers: int, out: int) -> nn.Sequential:
+    """MLP on RSSM features (deter + stoch wide): ``layers`` Dense layers of width ``hidden``, then a Linear."""
+    blocks: list[nn.Module] = [Dense(deter + stoch, hidden, FeatureLinear(deter, stoch, hidden, bias=False))]
+    blocks += [Dense(hidden, hidden) for _ in range(layers - 1)]
+    blocks.append(nn.Linear(hidden, out))
     return nn.Sequential(*blocks)
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wm.core.models.layers import Dense, unimix_logprobs
+from wm.core.models.layers import Dense, FeatureLinear, unimix_logprobs
 from wm.core.models.sizes import Dims
 
 
@@ -58,7 +58,7 @@ class RSSM(nn.Module):
         self.embed_dim, self.action_dim, self.unimix = embed_dim, action_dim, unimix
         self.init_deter = nn.Parameter(torch.zeros(D))
         # img_in(cat(stoch, action)) as two Linears, so the action part is computed for all steps at once
-        self.img_stoch = nn.Linear(S * K, H, bias=False)
+        self.img_stoch = FeatureLinear(0, S * K, H, bias=False)
         self.img_action = nn.Linear(action_dim, H, bias=False)
         self.img_norm = nn.LayerNorm(H, eps=1e-3)
         # GRU gates (reset, candidate, update) from cat(input, deter) as one fused pair of Linears

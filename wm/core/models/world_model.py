@@ -56,14 +56,16 @@ class WorldModel(WorldModelBase):
         self.embed_dim = self.encoder.out_dim
         self.feat_dim = dims.deter + dims.stoch * dims.classes
         self.dynamics = RSSM(dims, self.embed_dim, spec.num_actions, config.unimix)
-        self.decoder = ConvDecoder(self.feat_dim, *self.frame_shape, dims.depth)
+        stoch = dims.stoch * dims.classes
+        self.decoder = ConvDecoder(dims.deter, stoch, *self.frame_shape, dims.depth)
         self._heads = []
         if config.reward_head or (config.reward_head is None and spec.has_rewards):
-            self.reward_head = RewardHead(self.feat_dim, dims.hidden, dims.layers)
+            self.reward_head = RewardHead(dims.deter, stoch, dims.hidden, dims.layers)
             self._heads.append("reward_head")
         if config.continue_head or (config.continue_head is None and spec.has_terminals):
-            self.continue_head = ContinueHead(self.feat_dim, dims.hidden, dims.layers)
+            self.continue_head = ContinueHead(dims.deter, stoch, dims.hidden, dims.layers)
             self._heads.append("continue_head")
+        self.to(memory_format=torch.channels_last)  # conv weights in the activations' layout: no reorder per call
         unknown = sorted(set(config.loss_weights) - set(LOSS_WEIGHTS))
         if unknown:
             raise WMError(f"model.loss_weights: unknown part(s) {', '.join(unknown)}; expected {', '.join(LOSS_WEIGHTS)}")
@@ -155,7 +157,7 @@ class WorldModel(WorldModelBase):
                 f"frames have shape {tuple(frames.shape)}, the model expects (B, T, {', '.join(map(str, self.frame_shape))}) "
                 "(channels and size of the data it was built for; see data.image_size)"
             )
-        return frames.to(self.device, torch.float32) / 255.0 - 0.5
+        return frames.to(self.device, torch.float32, copy=True).mul_(1 / 255).sub_(0.5)
 
     def _actions(self, actions: torch.Tensor, batch: int, steps: int | None) -> torch.Tensor:
         """Discrete ids (B, T) -> one-hot float (B, T, A); continuous (B, T, A) float passes through.

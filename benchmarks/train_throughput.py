@@ -1,0 +1,129 @@
+"""Training throughput of the RSSM world model: frames/s and the share of the machine's matmul FLOP/s.
+
+Builds ``model.size`` (default ``s``) for 64x64 RGB frames with ALE's 18 actions and times the
+training step exactly as ``wm train`` runs it (``TrainStep``: loss, backward, gradient clipping,
+AdamW, schedule) on a fixed random batch, reporting the median over ``--steps`` steps after
+``--warmup`` untimed ones. The step's FLOPs are counted with ``FlopCounterMode`` and compared with
+the FLOP/s of a large fp32 ``torch.matmul`` measured on the same machine just before.
+
+    python benchmarks/train_throughput.py                          # size s, batch 16 x 64 frames, fp32
+    python benchmarks/train_throughput.py --precision bf16         # bf16 autocast (train.precision=bf16)
+    python benchmarks/train_throughput.py --device cuda --batch 64
+
+Target on the 2-core dev machine: >= 250 frames/s for size s at batch 16 x 64 frames, 64x64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from torch.utils.flop_counter import FlopCounterMode
+
+from wm.core.config.schema import ModelConfig, TrainConfig
+from wm.core.data.spec import DataSpec
+from wm.core.models import build_model
+from wm.core.training.optim import build_optimizer, build_scheduler, trainable_parameters
+from wm.core.training.step import LossModule, TrainStep
+
+TARGET_FPS = 250
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_flops(device: torch.device, dtype: torch.dtype, repeats: int = 10) -> float:
+    """FLOP/s of a large square matmul (median of ``repeats``): what the machine's GEMM can do."""
+    n = 2048 if device.type == "cpu" else 8192
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    times = []
+    for i in range(repeats + 2):
+        sync(device)
+        began = time.perf_counter()
+        a @ b
+        sync(device)
+        if i >= 2:
+            times.append(time.perf_counter() - began)
+    return 2 * n**3 / statistics.median(times)
+
+
+def build_step(args: argparse.Namespace, device: torch.device) -> tuple[TrainStep, dict[str, torch.Tensor]]:
+    spec = DataSpec(channels=args.channels, height=args.image, width=args.image, num_actions=args.actions)
+    model = build_model(ModelConfig(size=args.size), spec).to(device)
+    train = TrainConfig(batch_size=args.batch, seq_len=args.seq, precision=args.precision, compile=args.compile)
+    optimizer = build_optimizer(model, train)
+    step = TrainStep(LossModule(model), trainable_parameters(model), optimizer, build_scheduler(optimizer, train), train, device)
+    frames = torch.randint(0, 256, (args.batch, args.seq, args.channels, args.image, args.image), dtype=torch.uint8)
+    batch = {"frames": frames, "actions": torch.randint(0, args.actions, (args.batch, args.seq))}
+    return step, {k: v.to(device) for k, v in batch.items()}
+
+
+def step_flops(step: TrainStep, batch: dict[str, torch.Tensor]) -> int:
+    """FLOPs of one training step (forward and backward; the optimizer's elementwise work is not counted)."""
+    with FlopCounterMode(display=False) as counter:
+        step(batch)
+    return counter.get_total_flops()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="s", choices=["xs", "s", "m", "l"])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seq", type=int, default=64)
+    parser.add_argument("--image", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=3)
+    parser.add_argument("--actions", type=int, default=18)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--compile", action="store_true", help="torch.compile the loss (train.compile)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    console = Console()
+    torch.manual_seed(0)
+
+    peak = matmul_flops(device, torch.float32)
+    peak_bf16 = matmul_flops(device, torch.bfloat16) if args.precision == "bf16" else None
+    step, batch = build_step(args, device)
+    flops = step_flops(step, batch)
+    for _ in range(args.warmup):
+        step(batch)
+    times = []
+    for _ in range(args.steps):
+        sync(device)
+        began = time.perf_counter()
+        step(batch)
+        sync(device)
+        times.append(time.perf_counter() - began)
+    median = statistics.median(times)
+    frames = args.batch * args.seq
+
+    table = Table(title=f"train step: size {args.size}, batch {args.batch} x {args.seq} frames, {args.image}x{args.image}x{args.channels}, "
+                  f"{args.precision}, {args.device}, {torch.get_num_threads()} threads")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("step time, median (s)", f"{median:.3f}  (min {min(times):.3f}, max {max(times):.3f}, {len(times)} steps)")
+    table.add_row("frames/s, median", f"{frames / median:,.0f}  (target >= {TARGET_FPS} on the 2-core dev machine)")
+    table.add_row("step GFLOP (fwd + bwd)", f"{flops / 1e9:,.1f}")
+    table.add_row("achieved GFLOP/s", f"{flops / median / 1e9:,.1f}")
+    table.add_row("fp32 matmul GFLOP/s", f"{peak / 1e9:,.1f}")
+    table.add_row("fraction of fp32 matmul FLOP/s", f"{flops / median / peak:.1%}")
+    if peak_bf16 is not None:
+        table.add_row("bf16 matmul GFLOP/s", f"{peak_bf16 / 1e9:,.1f}")
+        table.add_row("fraction of bf16 matmul FLOP/s", f"{flops / median / peak_bf16:.1%}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
