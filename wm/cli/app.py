@@ -21,8 +21,9 @@ USER_ERROR_EXIT = 2
 def show_error(message: str) -> None:
     """Print a user error as one red line on stderr."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
 
 
 class WMGroup(TyperGroup):
