@@ -9,6 +9,7 @@ that does not feed the recursion is computed for the whole sequence at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from wm.core.models.layers import Dense, FeatureLinear, unimix_logprobs
+from wm.core.models.shared import SharedLinears
 from wm.core.models.sizes import Dims
+
+Linear = Callable[[str, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -84,14 +88,23 @@ class RSSM(nn.Module):
         logits = self.prior(deter).unflatten(-1, (self.stoch_dim, self.classes))
         return unimix_logprobs(logits, self.unimix)
 
-    def _gru(self, x_pre: torch.Tensor, deter: torch.Tensor) -> torch.Tensor:
+    def _gru(self, x_pre: torch.Tensor, deter: torch.Tensor, linear: Linear) -> torch.Tensor:
         """One GRU step from the pre-norm input ``x_pre`` (B, H) and the previous ``deter`` (B, D)."""
         x = F.silu(self.img_norm(x_pre))
-        gates = self.gru_norm(self.gru_in(x) + self.gru_rec(deter)).float()
+        gates = self.gru_norm(linear("gru_in", x) + linear("gru_rec", deter)).float()
         reset, cand, update = gates.chunk(3, -1)
         cand = torch.tanh(torch.sigmoid(reset) * cand)
         update = torch.sigmoid(update - 1)
         return torch.lerp(deter, cand, update)
+
+    def _linears(self, dtype: torch.dtype, *names: str) -> Linear:
+        """``linear(name, x)``: the bias-free map of part ``name``, for use at every step of a sequence.
+
+        Under autograd the weight gradients are taken once for all steps (``SharedLinears``).
+        """
+        if not torch.is_grad_enabled():
+            return lambda name, x: F.linear(x, getattr(self, name).weight) if name != "img_stoch" else self.img_stoch(x)
+        return SharedLinears({name: getattr(self, name) for name in names}, dtype)
 
     @staticmethod
     def _sample(logp: torch.Tensor, gumbel: torch.Tensor) -> torch.Tensor:
@@ -116,12 +129,14 @@ class RSSM(nn.Module):
         gumbel_t = self._gumbel((T, B, self.stoch_dim, self.classes), embed).unbind(0)
         state = self.initial(B)
         deter, stoch = state.deter, state.stoch
+        linear = self._linears(embed_t[0].dtype, "img_stoch", "gru_in", "gru_rec", "post_deter", "post_out")
         deters, stochs, logps = [], [], []
         for t in range(T):
             if t > 0:
-                deter = self._gru(self.img_stoch(stoch.flatten(1)) + action_t[t - 1], deter)
-            hidden = F.silu(self.post_norm(self.post_deter(deter) + embed_t[t]))
-            logp = unimix_logprobs(self.post_out(hidden).unflatten(-1, (self.stoch_dim, self.classes)), self.unimix)
+                deter = self._gru(linear("img_stoch", stoch.flatten(1)) + action_t[t - 1], deter, linear)
+            hidden = F.silu(self.post_norm(linear("post_deter", deter) + embed_t[t]))
+            logits = linear("post_out", hidden) + self.post_out.bias
+            logp = unimix_logprobs(logits.unflatten(-1, (self.stoch_dim, self.classes)), self.unimix)
             stoch = self._sample(logp, gumbel_t[t])
             deters.append(deter)
             stochs.append(stoch)
@@ -134,9 +149,10 @@ class RSSM(nn.Module):
         action_t = self.img_action(actions).transpose(0, 1).unbind(0)
         gumbel_t = self._gumbel((H, B, self.stoch_dim, self.classes), actions).unbind(0)
         deter, stoch = state.deter, state.stoch
+        linear = self._linears(action_t[0].dtype, "img_stoch", "gru_in", "gru_rec")
         deters, stochs = [], []
         for t in range(H):
-            deter = self._gru(self.img_stoch(stoch.flatten(1)) + action_t[t], deter)
+            deter = self._gru(linear("img_stoch", stoch.flatten(1)) + action_t[t], deter, linear)
             stoch = self._sample(self.prior_logp(deter), gumbel_t[t])
             deters.append(deter)
             stochs.append(stoch)
