@@ -16,31 +16,25 @@ from wm.core.errors import WMError
 from wm.core.models.base import WorldModelBase
 
 
-def module_of_keys(model: WorldModelBase) -> dict[str, str]:
-    """state_dict key -> the named part (``module_names``) that owns it, '' for keys outside them."""
-    owners: dict[str, str] = {}
-    for name in model.module_names():
-        prefix = _prefix_of(model, model.get_module(name))
-        for key in model.get_module(name).state_dict():
-            owners[prefix + key] = name
-    return {key: owners.get(key, "") for key in model.state_dict()}
+def part_prefixes(model: WorldModelBase) -> dict[str, str]:
+    """Named part (``module_names``) -> the state_dict prefix of its weights, e.g. ``"encoder."``."""
+    qualified = {id(module): name for name, module in model.named_modules()}
+    return {part: f"{qualified[id(model.get_module(part))]}." for part in model.module_names()}
 
 
-def _prefix_of(model: WorldModelBase, module: torch.nn.Module) -> str:
-    for qualified, candidate in model.named_modules():
-        if candidate is module:
-            return f"{qualified}." if qualified else ""
-    raise WMError(f"module {type(module).__name__} is not part of the model")
+def owner(key: str, prefixes: dict[str, str]) -> str:
+    """The part a state_dict key belongs to (its first component when outside every part)."""
+    return next((part for part, prefix in prefixes.items() if key.startswith(prefix)), key.split(".")[0])
 
 
 def misfits(model: WorldModelBase, weights: dict[str, torch.Tensor]) -> dict[str, list[str]]:
-    """Parts whose weights are missing or differently shaped in ``weights``: part -> offending keys."""
-    owners = module_of_keys(model)
+    """Parts whose weights differ in shape, are missing from ``weights`` or extra in it: part -> keys."""
+    prefixes, own = part_prefixes(model), model.state_dict()
+    bad = [k for k, tensor in own.items() if k not in weights or weights[k].shape != tensor.shape]
+    bad += [k for k in weights if k not in own]
     found: dict[str, list[str]] = {}
-    for key, tensor in model.state_dict().items():
-        other = weights.get(key)
-        if other is None or other.shape != tensor.shape:
-            found.setdefault(owners[key] or key.split(".")[0], []).append(key)
+    for key in bad:
+        found.setdefault(owner(key, prefixes), []).append(key)
     return found
 
 
@@ -67,9 +61,8 @@ def load_pretrained(model: WorldModelBase, pretrained: Checkpoint, reinit: list[
             f"pretrained {source} does not fit the new data ({_data_changes(pretrained.spec, model.spec)}): "
             f"{detail} no longer fit; set finetune.reinit_modules=[{parts}] to re-initialise just those"
         )
-    owners = module_of_keys(model)
-    own = model.state_dict()
-    weights = {k: (own[k] if owners[k] in reinit else pretrained.model[k]) for k in own}
+    prefixes, own = part_prefixes(model), model.state_dict()
+    weights = {k: (own[k] if owner(k, prefixes) in reinit else pretrained.model[k]) for k in own}
     model.load_state_dict(weights, strict=True)
 
 

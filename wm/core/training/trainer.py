@@ -88,6 +88,8 @@ class Trainer:
         module = wrap_ddp(LossModule(self.model), self.context)
         params = trainable_parameters(self.model)
         self.train_step = TrainStep(module, params, self.optimizer, self.scheduler, config.train, device)
+        with preserved_rng():  # a DataLoader draws its base seed from the global torch RNG
+            self.loader = self.data.loader(config, self.step, self.context.rank, self.context.world_size)
         self.folder = RunFolder.for_config(config)
         self.last_checkpoint: Path | None = None
         self.last_metrics: dict[str, float] = {}
@@ -122,14 +124,12 @@ class Trainer:
     def _loop(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
         train, ctx = self.config.train, self.context
         frames_per_step = train.batch_size * train.seq_len * ctx.world_size
-        with preserved_rng():  # a DataLoader draws its base seed from the global torch RNG
-            loader = self.data.loader(self.config, self.step, ctx.rank, ctx.world_size)
         self.model.train()
         self._emit("start", stop)
         started, start_step = time.perf_counter(), self.step
         window_start, window_step = started, self.step
         while self.step < self.total_steps:
-            self.window.add(self.step + 1, self.train_step(next(loader)))
+            self.window.add(self.step + 1, self.train_step(next(self.loader)))
             self.step += 1
             boundary = self.step % train.log_every == 0 or self.step == self.total_steps
             if boundary:
