@@ -16,7 +16,7 @@ from wm.cli.app import app
 sys.path.insert(0, str(Path(__file__).parents[1] / "core" / "imagine"))  # the shared square world
 from squares import train_tiny, write_square_data  # noqa: E402
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "300"})  # rich wraps long paths at narrower widths
 
 
 @pytest.fixture(scope="module")

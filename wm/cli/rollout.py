@@ -43,6 +43,8 @@ def rollout(
     world_model, checkpoint = load_model(model)
     result = run_rollout(world_model, checkpoint, options)
     table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column(overflow="fold")  # long paths wrap instead of being cut
     table.add_row("model", f"{model} ({type(world_model).__name__})")
     table.add_row("context", result.source)
     table.add_row("steps", f"{result.steps} x {result.batch} future(s)")
