@@ -68,9 +68,7 @@ class Trainer:
         freeze(self.model, config)
         device = self.context.device
         configure_backends(device)
-        self.model.to(device)
-        if device.type == "cuda" and config.model.kind == "rssm":
-            self.model.to(memory_format=torch.channels_last)
+        self.model.to(device)  # the RSSM keeps its conv weights channels_last itself
         self.optimizer = build_optimizer(self.model, config.train)
         self.scheduler = build_scheduler(self.optimizer, config.train)
         self.window = LossWindow()
