@@ -89,12 +89,20 @@ class TrainingData:
 
         if config.data.context_clips <= 0:
             return {}
+        episodes = self.holdout_episodes or self.train_episodes
+        longest = max(self.lengths[i] for i in episodes)
+        if longest < config.data.context_len:
+            raise WMError(
+                f"data.context_len={config.data.context_len}: context clips are cut from the "
+                f"{'held-out' if self.holdout_episodes else 'training'} episodes of {self.path}, the longest has "
+                f"{longest} steps; lower data.context_len (or set data.context_clips=0)"
+            )
         batches = make_loader(
             self.path,
             seq_len=config.data.context_len,
             batch_size=config.data.context_clips,
             seed=config.seed,
-            episodes=self.holdout_episodes or self.train_episodes,
+            episodes=episodes,
             image_size=config.data.image_size,
         )
         batch = next(iter(batches))
