@@ -72,3 +72,14 @@ def test_data_mistakes(tmp_path: Path, square_data: Path, shift_checkpoint: Chec
         with pytest.raises(WMError, match=message):
             run_rollout(ShiftModel(), shift_checkpoint, RolloutOptions(tmp_path / "o.gif", data=square_data, **options))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dataset_frames_are_resized_to_the_model(tmp_path: Path, square_data: Path, shift_checkpoint: Checkpoint) -> None:
+    with h5py.File(square_data) as f:
+        frames, actions = f["frames"][:2], f["actions"][:2]
+    with h5py.File(tmp_path / "big.h5", "w") as f:  # the same episodes at 32x32, channels last
+        f["frames"] = frames.repeat(2, axis=-2).repeat(2, axis=-1).transpose(0, 1, 3, 4, 2)
+        f["actions"] = actions
+    options = RolloutOptions(tmp_path / "r.gif", steps=3, scale=4, data=tmp_path / "big.h5", context=2, compare=True)
+    video = iio.imread(run_rollout(ShiftModel(), shift_checkpoint, options).output, index=None)[..., :3]
+    assert np.array_equal(video[:, LABEL_HEIGHT::4, :64:4], frames[0, 2:5].transpose(0, 2, 3, 1))
