@@ -15,7 +15,9 @@ import torch
 from tests.core.training.conftest import tiny_overrides
 from tests.core.training.ddp_worker import run_rank, zero_gumbel
 from wm.core.config import load_config
+from wm.core.errors import WMError
 from wm.core.training import Trainer, resume_run
+from wm.core.training.distributed import resolve_device, setup
 from wm.core.training.metrics import read_metrics
 
 ONE_STEP = ("train.epochs=1", "train.steps_per_epoch=1", "train.grad_clip=0", "train.eval_at_end=false",
@@ -90,3 +92,14 @@ def test_torchrun_two_processes_end_to_end(pong: Path, tmp_path: Path) -> None:
     run = tmp_path / "tr"
     assert [r["step"] for r in read_metrics(run / "metrics.jsonl")] == [1, 2, 3]
     assert (run / "checkpoints" / "final.pt").is_file() and (run / "samples" / "epoch_1.gif").is_file()
+
+
+def test_device_choice() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(WMError, match="train.device=cuda but no CUDA device is available"):
+            resolve_device("cuda")
+    context = setup("cpu")  # not launched by torchrun: one process, no process group
+    assert (context.rank, context.world_size, context.is_main, context.distributed) == (0, 1, True, False)
