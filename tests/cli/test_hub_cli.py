@@ -127,3 +127,20 @@ def test_rollout_from_a_hub_id_then_offline(hub, run_folder, tmp_path, monkeypat
         "error: alice/tiny@nope: not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; "
         "pull it once online (`wm hub pull alice/tiny@nope`)"
     ]
+
+
+def test_rollout_revision_and_hub_flags(hub, run_folder, tmp_path, monkeypatch) -> None:
+    final = run_folder / "checkpoints" / "final.pt"
+    assert runner.invoke(app, ["hub", "push", str(final), "alice/flags"]).exit_code == 0
+    assert runner.invoke(app, ["hub", "push", str(final), "alice/flags", "--revision", "exp"]).exit_code == 0
+    gif = tmp_path / "exp.gif"
+    result = runner.invoke(app, ["rollout", "alice/flags", "--revision", "exp", "--steps", "2", "-o", str(gif)])
+    assert result.exit_code == 0, result.output
+    assert gif.stat().st_size > 0
+    result = runner.invoke(app, ["rollout", "alice/flags", "--revision", "nope", "--steps", "2", "-o", str(gif)])
+    assert result.exit_code == 2 and "revision 'nope' not found" in result.output
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alice" / "flags").mkdir(parents=True)  # a local folder shadowing the Hub id
+    assert runner.invoke(app, ["eval", "alice/flags", "--data", "x.h5"]).exit_code == 2
+    result = runner.invoke(app, ["rollout", "alice/flags", "--hub", "--steps", "2", "-o", str(tmp_path / "hub.gif")])
+    assert result.exit_code == 0, result.output
