@@ -21,7 +21,7 @@ from wm.core.training.distributed import resolve_device, setup
 from wm.core.training.metrics import read_metrics
 
 ONE_STEP = ("train.epochs=1", "train.steps_per_epoch=1", "train.grad_clip=0", "train.eval_at_end=false",
-            "data.context_clips=0")  # fmt: skip
+            "data.context_clips=0", "finetune.freeze_modules=[encoder]")  # fmt: skip
 
 
 def _free_port() -> int:
@@ -53,7 +53,12 @@ def test_averaged_gradients_equal_one_process_on_the_union_batch(
     single = Trainer(load_config(["default"], tiny_overrides(pong, tmp_path, "one", *ONE_STEP, "train.batch_size=4")))
     single.fit()
     ranks = [torch.load(two_ranks / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    frozen = [name for name, _ in single.model.named_parameters() if name.startswith("encoder.")]
+    assert frozen and not set(frozen) & set(ranks[0]["grads"])  # frozen parts take no part in the sync
     for name, param in single.model.named_parameters():
+        if name in frozen:
+            assert torch.equal(ranks[0]["weights"][name], param) and torch.equal(ranks[1]["weights"][name], param)
+            continue
         error = torch.linalg.vector_norm(ranks[0]["grads"][name] - param.grad)
         assert error <= 1e-4 * torch.linalg.vector_norm(param.grad) + 1e-7, name  # float32 summation order only
         assert torch.equal(ranks[0]["weights"][name], ranks[1]["weights"][name]), name  # replicas stay identical
