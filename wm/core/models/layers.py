@@ -35,9 +35,16 @@ class FeatureLinear(nn.Module):
     def __init__(self, dense: int, sparse: int, out: int, bias: bool = True) -> None:
         super().__init__()
         self.dense = dense
-        bound = (dense + sparse) ** -0.5  # nn.Linear's default initialisation
-        self.weight = nn.Parameter(torch.empty(dense + sparse, out).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(out).uniform_(-bound, bound)) if bias else None
+        self.weight = nn.Parameter(torch.empty(dense + sparse, out))
+        self.bias = nn.Parameter(torch.empty(out)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.Linear's default initialisation: uniform in +-1/sqrt(in)."""
+        bound = self.weight.shape[0] ** -0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, x.shape[-1])
