@@ -11,6 +11,12 @@ CPU time per step is printed too: on a shared machine it moves less than wall ti
     python benchmarks/train_throughput.py                          # size s, batch 16 x 64 frames, fp32
     python benchmarks/train_throughput.py --precision bf16         # bf16 autocast (train.precision=bf16)
     python benchmarks/train_throughput.py --device cuda --batch 64
+    python benchmarks/train_throughput.py --procs 2                # 2 processes under DDP (torchrun, gloo on CPU)
+    torchrun --nproc-per-node 8 benchmarks/train_throughput.py --device cuda --precision bf16 --compile
+
+In the multi-process mode (``--procs N``, or launched by torchrun) every process steps its own
+batch of ``--batch`` windows through DistributedDataParallel as ``wm train`` does under torchrun;
+frames/s and FLOP/s count all processes together, and rank 0 prints.
 
 Target on the 2-core dev machine: >= 250 frames/s for size s at batch 16 x 64 frames, 64x64.
 """
@@ -29,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from wm.core.config.schema import ModelConfig, TrainConfig
 from wm.core.data.spec import DataSpec
 from wm.core.models import build_model
+from wm.core.training.distributed import DistContext, launched_by_torchrun, setup, wrap_ddp
 from wm.core.training.optim import build_optimizer, build_scheduler, trainable_parameters
 from wm.core.training.step import LossModule, TrainStep
 
@@ -56,12 +63,13 @@ def matmul_flops(device: torch.device, dtype: torch.dtype, repeats: int = 10) ->
     return 2 * n**3 / min(times)
 
 
-def build_step(args: argparse.Namespace, device: torch.device) -> tuple[TrainStep, dict[str, torch.Tensor]]:
+def build_step(args: argparse.Namespace, context: DistContext) -> tuple[TrainStep, dict[str, torch.Tensor]]:
+    device = context.device
     spec = DataSpec(channels=args.channels, height=args.image, width=args.image, num_actions=args.actions)
     model = build_model(ModelConfig(size=args.size), spec).to(device)
     train = TrainConfig(batch_size=args.batch, seq_len=args.seq, precision=args.precision, compile=args.compile)
     optimizer = build_optimizer(model, train)
-    step = TrainStep(LossModule(model), trainable_parameters(model), optimizer, build_scheduler(optimizer, train), train, device)
+    step = TrainStep(wrap_ddp(LossModule(model), context), trainable_parameters(model), optimizer, build_scheduler(optimizer, train), train, device)
     frames = torch.randint(0, 256, (args.batch, args.seq, args.channels, args.image, args.image), dtype=torch.uint8)
     batch = {"frames": frames, "actions": torch.randint(0, args.actions, (args.batch, args.seq))}
     return step, {k: v.to(device) for k, v in batch.items()}
@@ -88,16 +96,21 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--compile", action="store_true", help="torch.compile the loss (train.compile)")
+    parser.add_argument("--procs", type=int, default=1, help="processes under DDP (relaunches itself through torchrun)")
     args = parser.parse_args()
+    if args.procs > 1 and not launched_by_torchrun():
+        relaunch(args.procs)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    context = setup(args.device)
+    device = context.device
     console = Console()
     torch.manual_seed(0)
 
     peak = matmul_flops(device, torch.float32)
     peak_bf16 = matmul_flops(device, torch.bfloat16) if args.precision == "bf16" else 0.0
-    step, batch = build_step(args, device)
+    step, batch = build_step(args, context)
     flops = step_flops(step, batch)
     for _ in range(args.warmup):
         step(batch)
@@ -110,13 +123,16 @@ def main() -> None:
         times.append(time.perf_counter() - began)
         cpu_times.append(time.process_time() - cpu_began)
     median = statistics.median(times)
-    frames = args.batch * args.seq
+    frames = args.batch * args.seq * context.world_size
+    flops, peak = flops * context.world_size, peak * context.world_size  # all processes together
+    if peak_bf16 is not None:
+        peak_bf16 *= context.world_size
     peak = max(peak, matmul_flops(device, torch.float32))  # again after the steps: the better of two moments
     if peak_bf16:
         peak_bf16 = max(peak_bf16, matmul_flops(device, torch.bfloat16))
 
     table = Table(title=f"train step: size {args.size}, batch {args.batch} x {args.seq} frames, {args.image}x{args.image}x{args.channels}, "
-                  f"{args.precision}, {args.device}, {torch.get_num_threads()} threads")
+                  f"{args.precision}, {args.device}, {context.world_size} process(es) x {torch.get_num_threads()} threads")
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_row("step time, median (s)", f"{median:.3f}  (min {min(times):.3f}, max {max(times):.3f}, {len(times)} steps)")
@@ -129,7 +145,18 @@ def main() -> None:
     if peak_bf16:
         table.add_row("bf16 matmul GFLOP/s", f"{peak_bf16 / 1e9:,.1f}")
         table.add_row("fraction of bf16 matmul FLOP/s", f"{flops / median / peak_bf16:.1%}")
-    console.print(table)
+    if context.is_main:
+        console.print(table)
+    context.close()
+
+
+def relaunch(procs: int) -> None:
+    """The multi-process mode: run this script again as ``procs`` torchrun processes on this machine."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={procs}", *sys.argv]
+    subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":
