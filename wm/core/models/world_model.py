@@ -54,9 +54,9 @@ class WorldModel(WorldModelBase):
             raise WMError(f"data: the model needs at least one action, the data spec has num_actions={spec.num_actions}")
         self.encoder = ConvEncoder(*self.frame_shape, dims.depth)
         self.embed_dim = self.encoder.out_dim
-        self.feat_dim = dims.deter + dims.stoch * dims.classes
+        stoch = dims.stoch * dims.classes  # flat one-hot latents
+        self.feat_dim = dims.deter + stoch
         self.dynamics = RSSM(dims, self.embed_dim, spec.num_actions, config.unimix)
-        stoch = dims.stoch * dims.classes
         self.decoder = ConvDecoder(dims.deter, stoch, *self.frame_shape, dims.depth)
         self._heads = []
         if config.reward_head or (config.reward_head is None and spec.has_rewards):
