@@ -15,7 +15,9 @@ pip() { .venv/bin/python -m pip "$@"; }
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
         pip install "torch==${TORCH_VERSION}"
-    elif ! pip install --no-index "torch==${TORCH_VERSION}" 2>/dev/null; then
+    elif pip install --no-deps --no-index "torch==${TORCH_VERSION}" 2>/dev/null; then
+        pip install "torch==${TORCH_VERSION}"  # a local wheel was found; now its dependencies
+    else
         pip install "torch==${TORCH_VERSION}" --index-url "${WM_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
     fi
 fi
