@@ -7,6 +7,7 @@ of a step (``imagine(decode=False)`` and ``decode``) so the hot spot is visible.
 
     python benchmarks/imagine_latency.py                 # 2 threads, 300 steps per model
     python benchmarks/imagine_latency.py --threads 1 --steps 1000
+    python benchmarks/imagine_latency.py --bf16          # bfloat16 decoding (opt-in, inexact)
 
 Targets on the 2-core dev machine: <= 2.5 ms per frame (size s) and <= 5 ms (atari).
 """
@@ -44,10 +45,11 @@ def timings(call: Callable[[], object], steps: int, warmup: int) -> list[float]:
     return out
 
 
-def measure(config: ModelConfig, steps: int, warmup: int) -> dict[str, list[float]]:
+def measure(config: ModelConfig, steps: int, warmup: int, decode_dtype: torch.dtype) -> dict[str, list[float]]:
     """Per-step latencies of the whole step and of its two halves, batch 1."""
+    torch.manual_seed(0)
     model = build_model(config, SPEC)
-    engine = ImaginationEngine(model)
+    engine = ImaginationEngine(model, decode_dtype=decode_dtype)
     context = torch.randint(0, 256, (1, 8, 3, 64, 64), dtype=torch.uint8)
     engine.reset(context, torch.zeros(1, 7, dtype=torch.long))
     action = torch.tensor([3])
@@ -65,15 +67,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (the dev machine has 2 cores)")
     parser.add_argument("--steps", type=int, default=300, help="timed steps per model")
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 decoding (ImaginationEngine(decode_dtype=torch.bfloat16))")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     console = Console()
     models = {"s": ModelConfig(size="s"), "atari": load_config(["atari"], []).model}
-    table = Table(title=f"imagination latency, batch 1, 64x64x3, {args.threads} threads, {args.steps} steps")
+    precision = "bf16" if args.bf16 else "fp32"
+    title = f"imagination latency, batch 1, 64x64x3, {precision} decoding, {args.threads} threads, {args.steps} steps"
+    table = Table(title=title)
     for column in ("model", "part", "median ms", "p90 ms", "target ms", "frames/s"):
         table.add_column(column, justify="left" if column in ("model", "part") else "right")
     for name, config in models.items():
-        results = measure(config, args.steps, args.warmup)
+        results = measure(config, args.steps, args.warmup, torch.bfloat16 if args.bf16 else torch.float32)
         for part, values in results.items():
             median = statistics.median(values)
             p90 = statistics.quantiles(values, n=10)[-1]

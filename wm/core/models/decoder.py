@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from wm.core.models.encoder import num_stages, stage_channels
-from wm.core.models.layers import ChannelNorm, FeatureLinear
+from wm.core.models.layers import ChannelNorm, ConvTranspose2d, FeatureLinear
 
 
 class ConvDecoder(nn.Module):
@@ -25,8 +25,8 @@ class ConvDecoder(nn.Module):
         self.inp_norm = nn.Sequential(ChannelNorm(chans[0]), nn.SiLU())
         layers: list[nn.Module] = []
         for inp, out in zip(chans, chans[1:]):
-            layers += [nn.ConvTranspose2d(inp, out, 4, 2, 1, bias=False), ChannelNorm(out), nn.SiLU()]
-        layers.append(nn.ConvTranspose2d(chans[-1], channels, 4, 2, 1))
+            layers += [ConvTranspose2d(inp, out, 4, 2, 1, bias=False), ChannelNorm(out), nn.SiLU()]
+        layers.append(ConvTranspose2d(chans[-1], channels, 4, 2, 1))
         self.net = nn.Sequential(*layers)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:

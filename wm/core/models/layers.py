@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,15 +24,94 @@ class ChannelNorm(nn.Module):
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
+FEW_ROWS = 8  # inference on at most this many rows takes the batch-1 paths below
+
+
+class WeightCache:
+    """A tensor derived from parameters for inference (e.g. a transposed copy), rebuilt when one changes.
+
+    A parameter changes in place (optimiser step, ``load_state_dict``: its version counter grows) or
+    is replaced (``set_module``, ``.to()``: another tensor or storage); either rebuilds the copy, as
+    does asking for another ``dtype``. ``build(*params)`` makes the copy, then cast to ``dtype``.
+    """
+
+    def __init__(self, build: Callable[..., torch.Tensor]) -> None:
+        self.build = build
+        self.params: tuple[torch.Tensor, ...] = ()  # held, so that their ids stay unique
+        self.key: tuple = ()
+        self.value: torch.Tensor | None = None
+
+    def __call__(self, *params: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        key = (dtype, *((id(p), p.data_ptr(), p._version) for p in params))
+        if key != self.key or self.value is None:
+            with torch.no_grad():
+                self.value = self.build(*params).to(dtype)
+            self.params, self.key = params, key
+        return self.value
+
+
+def _transposed(weight: torch.Tensor) -> torch.Tensor:
+    return weight.t().contiguous()
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` (same parameters, same training path) whose inference on a few rows reads a
+    cached (in, out) copy of the weight: at batch 1 the product then streams the weight row by row,
+    about twice as fast as the (out, in) layout when the weight is not in the CPU's cache.
+    """
+
+    def __init__(self, inp: int, out: int, bias: bool = True) -> None:
+        super().__init__(inp, out, bias)
+        self.weight_t = WeightCache(_transposed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.product(x)
+        return out if self.bias is None else out + self.bias
+
+    def product(self, x: torch.Tensor) -> torch.Tensor:
+        """``x @ weight.T`` without the bias."""
+        if torch.is_grad_enabled() or x.numel() > FEW_ROWS * x.shape[-1]:
+            return F.linear(x, self.weight)
+        return x @ self.weight_t(self.weight)
+
+
+def _columns(weight: torch.Tensor) -> torch.Tensor:
+    return weight.flatten(1).t().contiguous()
+
+
+class ConvTranspose2d(nn.ConvTranspose2d):
+    """``nn.ConvTranspose2d`` (groups 1, no output padding) whose inference on a few images is one
+    matrix product with a cached (out * kh * kw, in) copy of the weight, then ``fold``: at batch 1
+    this beats the generic convolution, which re-lays out its weight on every call.
+
+    ``compute_dtype`` (float32 unless set) is the precision of that product: bfloat16 halves its
+    cost on CPUs with bf16 dot products (float32 accumulation, products rounded to bfloat16).
+    """
+
+    def __init__(self, inp: int, out: int, kernel: int, stride: int, padding: int, bias: bool = True) -> None:
+        super().__init__(inp, out, kernel, stride, padding, bias=bias)
+        self.columns = WeightCache(_columns)
+        self.compute_dtype = torch.float32
+
+    def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        if torch.is_grad_enabled() or x.shape[0] > FEW_ROWS or output_size is not None:
+            return super().forward(x, output_size)
+        (sh, sw), (ph, pw), (kh, kw) = self.stride, self.padding, self.kernel_size
+        size = ((x.shape[2] - 1) * sh - 2 * ph + kh, (x.shape[3] - 1) * sw - 2 * pw + kw)
+        weight = self.columns(self.weight, dtype=self.compute_dtype)
+        cols = (weight @ x.flatten(2).to(weight.dtype)).to(x.dtype)  # (N, out * kh * kw, h * w)
+        out = F.fold(cols, size, self.kernel_size, self.dilation, self.padding, self.stride)
+        return out if self.bias is None else out + self.bias[:, None, None]
+
+
 class FeatureLinear(nn.Module):
     """Linear map of RSSM features cat(dense (..., D), one-hot (..., S*K)) -> (..., out).
 
     The weight is stored (in, out) so that, at inference on a few rows, the one-hot part's product
     is a sum of the weight rows its non-zero entries pick (exact for any values, and 32 rows read
-    instead of S*K = 1024 at batch 1). With gradients, or for many rows, it is one matrix product.
+    instead of S*K = 1024 at batch 1; one ``embedding_bag``). With gradients, or for many rows, it is
+    one matrix product.
     """
-
-    SPARSE_ROWS = 8  # at most this many rows take the gather path
 
     def __init__(self, dense: int, sparse: int, out: int, bias: bool = True) -> None:
         super().__init__()
@@ -48,14 +129,16 @@ class FeatureLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, x.shape[-1])
-        if torch.is_grad_enabled() or rows.shape[0] > self.SPARSE_ROWS:
+        if torch.is_grad_enabled() or rows.shape[0] > FEW_ROWS:
             out = rows @ self.weight
         else:
-            dense, sparse = rows[:, : self.dense], rows[:, self.dense :]
-            out = dense @ self.weight[: self.dense] if self.dense else rows.new_zeros(rows.shape[0], self.weight.shape[1])
-            row, col = sparse.nonzero(as_tuple=True)
-            picked = self.weight[self.dense + col] * sparse[row, col, None]
-            out = out.index_add(0, row, picked.to(out.dtype))
+            sparse = rows[:, self.dense :]
+            row, col = sparse.nonzero(as_tuple=True)  # sorted by row: row r's entries start at offsets[r]
+            offsets = torch.searchsorted(row, torch.arange(rows.shape[0], device=row.device))
+            weights = sparse[row, col].to(self.weight.dtype)
+            out = F.embedding_bag(col, self.weight[self.dense :], offsets, mode="sum", per_sample_weights=weights)
+            if self.dense:
+                out = out + rows[:, : self.dense] @ self.weight[: self.dense]
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*x.shape[:-1], -1)
@@ -65,14 +148,14 @@ class Dense(nn.Sequential):
     """Linear (no bias) -> LayerNorm -> SiLU: DreamerV3's hidden layer (``linear`` replaces the Linear)."""
 
     def __init__(self, inp: int, out: int, linear: nn.Module | None = None) -> None:
-        super().__init__(linear or nn.Linear(inp, out, bias=False), nn.LayerNorm(out, eps=1e-3), nn.SiLU())
+        super().__init__(linear or Linear(inp, out, bias=False), nn.LayerNorm(out, eps=1e-3), nn.SiLU())
 
 
 def feature_mlp(deter: int, stoch: int, hidden: int, layers: int, out: int) -> nn.Sequential:
     """MLP on RSSM features (deter + stoch wide): ``layers`` Dense layers of width ``hidden``, then a Linear."""
     blocks: list[nn.Module] = [Dense(deter + stoch, hidden, FeatureLinear(deter, stoch, hidden, bias=False))]
     blocks += [Dense(hidden, hidden) for _ in range(layers - 1)]
-    blocks.append(nn.Linear(hidden, out))
+    blocks.append(Linear(hidden, out))
     return nn.Sequential(*blocks)
 
 

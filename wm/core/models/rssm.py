@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wm.core.models.layers import Dense, FeatureLinear, unimix_logprobs
+from wm.core.models.layers import Dense, FeatureLinear, Linear, unimix_logprobs
 from wm.core.models.shared import SharedLinears
 from wm.core.models.sizes import Dims
 
-Linear = Callable[[str, torch.Tensor], torch.Tensor]
+StepLinears = Callable[[str, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -63,18 +63,18 @@ class RSSM(nn.Module):
         self.init_deter = nn.Parameter(torch.zeros(D))
         # img_in(cat(stoch, action)) as two Linears, so the action part is computed for all steps at once
         self.img_stoch = FeatureLinear(0, S * K, H, bias=False)
-        self.img_action = nn.Linear(action_dim, H, bias=False)
+        self.img_action = Linear(action_dim, H, bias=False)
         self.img_norm = nn.LayerNorm(H, eps=1e-3)
         # GRU gates (reset, candidate, update) from cat(input, deter) as one fused pair of Linears
-        self.gru_in = nn.Linear(H, 3 * D, bias=False)
-        self.gru_rec = nn.Linear(D, 3 * D, bias=False)
+        self.gru_in = Linear(H, 3 * D, bias=False)
+        self.gru_rec = Linear(D, 3 * D, bias=False)
         self.gru_norm = nn.LayerNorm(3 * D, eps=1e-3)
-        self.prior = nn.Sequential(Dense(D, H), nn.Linear(H, S * K))
+        self.prior = nn.Sequential(Dense(D, H), Linear(H, S * K))
         # posterior(cat(deter, embed)), split the same way: the embedding part runs over all frames at once
-        self.post_deter = nn.Linear(D, H, bias=False)
-        self.post_embed = nn.Linear(embed_dim, H, bias=False)
+        self.post_deter = Linear(D, H, bias=False)
+        self.post_embed = Linear(embed_dim, H, bias=False)
         self.post_norm = nn.LayerNorm(H, eps=1e-3)
-        self.post_out = nn.Linear(H, S * K)
+        self.post_out = Linear(H, S * K)
 
     # -- states ------------------------------------------------------------------------
     def initial(self, batch: int) -> State:
@@ -88,7 +88,7 @@ class RSSM(nn.Module):
         logits = self.prior(deter).unflatten(-1, (self.stoch_dim, self.classes))
         return unimix_logprobs(logits, self.unimix)
 
-    def _gru(self, x_pre: torch.Tensor, deter: torch.Tensor, linear: Linear) -> torch.Tensor:
+    def _gru(self, x_pre: torch.Tensor, deter: torch.Tensor, linear: StepLinears) -> torch.Tensor:
         """One GRU step from the pre-norm input ``x_pre`` (B, H) and the previous ``deter`` (B, D)."""
         x = F.silu(self.img_norm(x_pre))
         gates = self.gru_norm(linear("gru_in", x) + linear("gru_rec", deter)).float()
@@ -97,13 +97,13 @@ class RSSM(nn.Module):
         update = torch.sigmoid(update - 1)
         return torch.lerp(deter, cand, update)
 
-    def _linears(self, dtype: torch.dtype, *names: str) -> Linear:
+    def _linears(self, dtype: torch.dtype, *names: str) -> StepLinears:
         """``linear(name, x)``: the bias-free map of part ``name``, for use at every step of a sequence.
 
         Under autograd the weight gradients are taken once for all steps (``SharedLinears``).
         """
         if not torch.is_grad_enabled():
-            return lambda name, x: F.linear(x, getattr(self, name).weight) if name != "img_stoch" else self.img_stoch(x)
+            return lambda name, x: self.img_stoch(x) if name == "img_stoch" else getattr(self, name).product(x)
         return SharedLinears({name: getattr(self, name) for name in names}, dtype)
 
     @staticmethod
