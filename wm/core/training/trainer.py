@@ -112,7 +112,9 @@ class Trainer:
         metrics = self._open_folder()
         try:
             with StopRequest() as stop:
-                return self._loop(stop, metrics)
+                result = self._loop(stop, metrics)
+            self.context.barrier()  # rank 0 writes last: no rank leaves the group while another still works
+            return result
         finally:
             if metrics is not None:
                 metrics.close()
