@@ -17,11 +17,27 @@ def model_from_checkpoint(checkpoint: Checkpoint) -> WorldModelBase:
     """Rebuild the model a checkpoint describes and load its weights (strictly)."""
     config = config_from_dict(checkpoint.config)
     model = build_model(config.model, checkpoint.spec)
-    try:
-        model.load_state_dict(checkpoint.model, strict=True)
-    except RuntimeError as err:
-        raise WMError(f"checkpoint weights do not fit the model they describe: {str(err).splitlines()[0]}") from err
+    misfit = _weight_misfit(model.state_dict(), checkpoint.model)
+    if misfit:
+        raise WMError(
+            f"checkpoint weights do not fit the {config.model.kind} model its config describes ({misfit}); "
+            f"it was probably written by another version of wm"
+        )
+    model.load_state_dict(checkpoint.model, strict=True)
     return model.eval()
+
+
+def _weight_misfit(expected: dict, found: dict) -> str:
+    """A short account of missing, unexpected and wrongly shaped weights; "" when they fit."""
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    reshaped = [key for key in expected if key in found and found[key].shape != expected[key].shape]
+    parts = [
+        f"{label} {len(keys)}: {', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}"
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", reshaped))
+        if keys
+    ]
+    return "; ".join(parts)
 
 
 def resolve_checkpoint(ref: str, revision: str | None = None, *, hub: bool = False) -> Checkpoint:
