@@ -4,6 +4,7 @@ For ``model.size=s`` and the ``atari`` preset's model on 64x64 RGB frames with A
 reports the median and 90th percentile over many ``ImaginationEngine.step`` calls after a warm-up,
 the bare ``model.imagine`` call (the difference is the engine's own overhead) and the two halves
 of a step (``imagine(decode=False)`` and ``decode``) so the hot spot is visible. Weights are freshly initialised: latency does not depend on what the model learned.
+The engine runs batch-1 steps on one thread whatever ``--threads`` says; the other rows use ``--threads``.
 
     python benchmarks/imagine_latency.py                 # 2 threads, 300 steps per model
     python benchmarks/imagine_latency.py --threads 1 --steps 1000

@@ -6,11 +6,26 @@ through this one class, so they agree with each other and with training.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+
 import numpy as np
 import torch
 
 from wm.core.errors import WMError
 from wm.core.models.base import State, WorldModelBase
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run on one intra-op thread: a batch-1 step is a chain of small kernels, where a second thread
+    costs more in synchronisation (and, on a busy machine, in waiting for a core) than it saves."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class ImaginationEngine:
@@ -23,6 +38,7 @@ class ImaginationEngine:
     heads' predictions for the last frame, or None when the model has no such head.
     ``decode_dtype=torch.bfloat16`` opts into the RSSM model's faster, slightly inexact decoding
     (``WorldModel.set_decode_precision``); None leaves the model's setting (float32 by default).
+    Batch-1 steps run on one thread (the fastest at that size), whatever ``torch.get_num_threads()``.
     """
 
     def __init__(
@@ -71,7 +87,8 @@ class ImaginationEngine:
             raise WMError("imagination engine: call reset(context) before step or rollout")
         actions = torch.as_tensor(actions)
         actions = self._actions(actions, (self.batch, actions.shape[1] if actions.ndim > 1 else 1))
-        imagined = self.model.imagine(self.state, actions, decode=True)
+        with _one_thread() if self.batch == 1 else nullcontext():
+            imagined = self.model.imagine(self.state, actions, decode=True)
         self.state = imagined.state
         self.rewards = None if imagined.rewards is None else imagined.rewards[:, -1]
         self.continues = None if imagined.continues is None else imagined.continues[:, -1]
