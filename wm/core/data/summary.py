@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from wm.core.data.dataset import EpisodeDataset
 from wm.core.errors import WMError
+from wm.core.files import atomic_path
 
 SAMPLED_EPISODES = 16
 SAMPLED_FRAMES = 256
@@ -84,7 +84,6 @@ def contact_sheet(dataset: EpisodeDataset, path: str | Path, episodes: int = 8, 
             tile = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile[..., :3]
             y, x = GAP + r * tile_h, GAP + c * tile_w
             sheet[y : y + spec.height, x : x + spec.width] = tile
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    iio.imwrite(tmp, sheet)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, sheet)
     return path

@@ -25,7 +25,7 @@ import torch
 from wm.core.errors import WMError
 from wm.core.imagine.context import check_compatible, read_window
 from wm.core.imagine.engine import ImaginationEngine
-from wm.core.imagine.files import atomic_path
+from wm.core.files import atomic_path
 from wm.core.models.base import WorldModelBase
 
 METHODS = ("model", "copy_last", "shuffled_actions")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from wm.core.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,7 @@ class MetricsLog:
         if not self.path.is_file():
             return
         kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, "".join(line + "\n" for line in kept))
 
     def write(self, record: dict[str, Any], prefix: str = "train") -> None:
         """Append one record (must hold ``step``); numeric fields also go to TensorBoard as ``prefix/key``."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from wm.core.config import Config, config_to_yaml
 from wm.core.errors import WMError
+from wm.core.files import write_text_atomic
 
 LAST = "last.pt"
 
@@ -66,7 +67,7 @@ class RunFolder:
             )
         self.samples.mkdir(parents=True, exist_ok=True)
         self.checkpoints.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.config_file, config_to_yaml(config))
+        write_text_atomic(self.config_file, config_to_yaml(config))
 
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch_{epoch}.pt"
@@ -89,8 +90,3 @@ class RunFolder:
         return self.last.resolve() if self.last.exists() else None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

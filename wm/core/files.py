@@ -1,0 +1,37 @@
+"""Atomic output files: written under a temporary name beside the target, renamed when complete.
+
+Every writer in wm goes through here, so an interrupted or failed write never leaves a
+half-written file under the target's name, and an existing target stays intact until the rename.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from wm.core.errors import WMError
+
+
+@contextmanager
+def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` when the block succeeds and is
+    removed when it fails. With ``suffix``, ``path`` must end in it and its folder must exist."""
+    path = Path(path)
+    if suffix is not None and (path.suffix.lower() != suffix or not path.parent.is_dir()):
+        raise WMError(f"{path}: expected a {suffix} file in an existing folder")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Replace ``path``'s content with ``text`` in one step."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
