@@ -185,7 +185,9 @@ class WorldModel(WorldModelBase):
                 raise WMError(f"actions have shape {tuple(actions.shape)}, expected ({batch}, {t}) discrete action ids")
             if actions.is_floating_point() or actions.dtype == torch.bool:
                 raise WMError(f"actions: expected integer ids for a discrete action space, found {actions.dtype}")
-            if actions.numel() and (int(actions.min()) < 0 or int(actions.max()) >= n):
+            # checked on the CPU only: on a GPU, or inside torch.compile, reading the range would force a sync
+            checkable = actions.device.type == "cpu" and not torch.compiler.is_compiling()
+            if checkable and actions.numel() and (int(actions.min()) < 0 or int(actions.max()) >= n):
                 raise WMError(
                     f"actions: ids must lie in [0, {n}) for this model, found {int(actions.min())}..{int(actions.max())}"
                 )
