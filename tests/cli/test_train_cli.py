@@ -37,7 +37,7 @@ def test_print_config_resolves_presets_and_overrides(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "--preset", "debug", "--print-config", "train.lr=0.01", f"run.dir={tmp_path}"])
     assert result.exit_code == 0, result.output
     config = yaml.safe_load(result.output)
-    assert config["train"]["lr"] == 0.01 and config["train"]["steps_per_epoch"] == 60
+    assert config["train"]["lr"] == 0.01 and config["train"]["steps_per_epoch"] == 250
     assert config["model"]["size"] == "xs" and config["data"]["path"] is None
     assert not any(tmp_path.iterdir())
 
