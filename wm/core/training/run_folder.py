@@ -28,35 +28,17 @@ class RunFolder:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.config_file = self.path / "config.yaml"
+        self.metrics_file = self.path / "metrics.jsonl"
+        self.samples = self.path / "samples"
+        self.tensorboard = self.path / "tensorboard"
+        self.checkpoints = self.path / "checkpoints"
+        self.last = self.checkpoints / LAST
 
     @classmethod
     def for_config(cls, config: Config) -> RunFolder:
         name = config.run.name or default_run_name(config.data.path)
         return cls(Path(config.run.dir) / name)
-
-    @property
-    def config_file(self) -> Path:
-        return self.path / "config.yaml"
-
-    @property
-    def metrics_file(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def samples(self) -> Path:
-        return self.path / "samples"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def tensorboard(self) -> Path:
-        return self.path / "tensorboard"
-
-    @property
-    def last(self) -> Path:
-        return self.checkpoints / LAST
 
     def create(self, config: Config, *, resume: bool = False) -> None:
         """Make the folders and write config.yaml; a fresh run refuses a folder that has checkpoints."""
