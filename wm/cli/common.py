@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -22,12 +22,15 @@ def console():  # noqa: ANN201 - rich is imported lazily
     return Console(highlight=False)
 
 
-def resolve_config(presets: list[str] | None, overrides: list[str] | None, *, first: tuple[str, ...] = ()) -> Config:
-    """Config from `first` presets, then the user's presets, then overrides."""
+def resolve_config(
+    presets: list[str] | None, overrides: list[str] | None, *, first: tuple[str, ...] = (),
+    base: dict[str, Any] | None = None,
+) -> Config:
+    """Config from ``base``, then `first` presets, then the user's presets, then overrides."""
     from wm.core.config import load_config
 
     names = list(first) + list(presets or [])
-    return load_config(names or ["default"], overrides or [])
+    return load_config(names or ["default"], overrides or [], base=base)
 
 
 def print_config(config: Config) -> None:

@@ -57,12 +57,10 @@ def finetune(
     [dim]wm finetune finetune.pretrained_path=runs/pong/checkpoints/final.pt data.path=breakout.h5[/]
     [dim]... finetune.freeze_modules="\\[encoder]" finetune.reinit_modules="\\[dynamics]"[/]
     """
-    from wm.core.config import load_config
     from wm.core.errors import WMError
     from wm.core.loading import resolve_checkpoint
     from wm.core.training import pretrained_overrides
 
-    names = ["finetune", *(presets or [])]
     source = resolve_config(presets, overrides, first=("finetune",)).finetune.pretrained_path
     if not source:
         raise WMError(
@@ -70,7 +68,7 @@ def finetune(
             "e.g. finetune.pretrained_path=runs/pong/checkpoints/final.pt"
         )
     pretrained = resolve_checkpoint(source)
-    config = load_config(names, overrides or [], base=pretrained_overrides(pretrained))
+    config = resolve_config(presets, overrides, first=("finetune",), base=pretrained_overrides(pretrained))
     if print_only:
         print_config(config)
         return
