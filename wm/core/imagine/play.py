@@ -28,6 +28,7 @@ HUD_LINE = 18  # pixels per HUD text line
 HUD_LINES = 3
 MIN_WIDTH = 256
 CONTROLS = "R/Enter reset  P pause  . step  Esc quit"
+TEXT_COLOUR = (230, 230, 230)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class PlaySession:
             raise WMError(f"wm play: no window could be opened ({err}); it needs a display") from None
         pygame.display.set_caption("wm play")
         self.font = pygame.font.Font(None, HUD_LINE + 2)
+        self.help_labels = [self.font.render(text, True, TEXT_COLOUR) for text in (self.keymap.help(), CONTROLS)]
         self.clock = pygame.time.Clock()
         self.held: set[str] = set()
         self.last_digit: str | None = None
@@ -144,8 +146,8 @@ class PlaySession:
         self.screen.blit(pygame.transform.scale(surface, self.view), ((self.size[0] - self.view[0]) // 2, 0))
         status = f"step {self.steps}  {self.keymap.name(self.action)}  {self.clock.get_fps():.1f} fps"
         status += "  [paused]" if self.paused else ""
-        for line, text in enumerate((status, self.keymap.help(), CONTROLS)):
-            label = self.font.render(text, True, (230, 230, 230))
+        labels = [self.font.render(status, True, TEXT_COLOUR), *self.help_labels]  # only the status line changes
+        for line, label in enumerate(labels):
             self.screen.blit(label, (4, self.view[1] + line * HUD_LINE + 2))
         pygame.display.flip()
         return pygame.surfarray.array3d(self.screen).transpose(1, 0, 2).copy()
