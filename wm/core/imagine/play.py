@@ -152,10 +152,10 @@ class PlaySession:
         pygame.display.flip()
         return pygame.surfarray.array3d(self.screen).transpose(1, 0, 2).copy()
 
-    def close(self) -> Path | None:
-        """Finish the recording (if any) and close the window."""
+    def close(self, keep: bool = True) -> Path | None:
+        """Close the window and finish the recording (if any); without ``keep``, or with no frames, drop it."""
         path = None
-        if self.writer is not None and self.writer.count:
+        if self.writer is not None and keep and self.writer.count:
             path = self.writer.close()
         elif self.writer is not None:
             self.writer.abort()
@@ -183,9 +183,7 @@ def play(
     except KeyboardInterrupt:
         pass  # a quit like Esc: the recording keeps what was shown
     except BaseException:
-        if session.writer is not None:
-            session.writer.abort()
-        pygame.display.quit()
+        session.close(keep=False)
         raise
     path = session.close()
     return PlayStats(session.total_steps, session.ticks, session.resets - 1, path)
