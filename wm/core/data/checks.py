@@ -15,6 +15,8 @@ from wm.core.errors import WMError
 
 Layout = Literal["channels_first", "channels_last"]
 CHANNEL_COUNTS = (1, 3, 4)
+FLOAT_SAMPLE_EPISODES = 4  # float frames: episodes (spread over the data) whose first frames are checked
+FLOAT_SAMPLE_FRAMES = 16
 
 
 def frame_layout(path: Path | str, key: str, shape: tuple[int, ...], lead: int) -> Layout:

@@ -50,6 +50,10 @@ class EpisodeDataset(ABC):
     def close(self) -> None:
         """Release open file handles (they reopen on the next read)."""
 
+    def spread_episodes(self, count: int) -> list[int]:
+        """Up to ``count`` episode indices spread evenly over the dataset, first and last included."""
+        return sorted(set(np.linspace(0, self.num_episodes - 1, count).round().astype(int).tolist()))
+
     def disk_bytes(self) -> int:
         if self.path.is_dir():
             return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())

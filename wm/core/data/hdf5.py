@@ -20,9 +20,6 @@ from wm.core.data.frames import to_uint8_chw
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 
-SAMPLED_EPISODES = 4
-SAMPLED_FRAMES = 16
-
 
 def _h5py() -> Any:
     import h5py
@@ -131,8 +128,8 @@ class Hdf5Episodes(EpisodeDataset):
     def _check_float_frames(self) -> None:
         """Finite and in [0, 255] on the first frames of a few episodes spread over the file."""
         frames = self._stored_frames()
-        episodes = np.unique(np.linspace(0, self.num_episodes - 1, SAMPLED_EPISODES).astype(int))
-        sample = np.concatenate([frames[e, : min(SAMPLED_FRAMES, int(self.lengths[e]))] for e in episodes])
+        episodes = self.spread_episodes(checks.FLOAT_SAMPLE_EPISODES)
+        sample = np.concatenate([frames[e, : min(checks.FLOAT_SAMPLE_FRAMES, int(self.lengths[e]))] for e in episodes])
         checks.float_frame_values(self.path, "frames", sample)
 
     def read(self, episode: int, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:

@@ -19,8 +19,6 @@ from wm.core.data.frames import to_uint8_chw
 from wm.core.data.per_file import PerFileEpisodes, natural_key
 from wm.core.errors import WMError
 
-SAMPLED_EPISODES = 4
-
 
 def npy_header(file: Path, key: str) -> tuple[tuple[int, ...], np.dtype] | None:
     """(shape, dtype) of one array inside an .npz without reading its data; None when absent."""
@@ -56,8 +54,8 @@ class NpzEpisodes(PerFileEpisodes):
         chw = shape[1:] if self.layout == "channels_first" else (shape[3], shape[1], shape[2])
         self._set_steps(self._arrays("actions", required=True), self._arrays("rewards"), self._arrays("terminals"), chw)
         if dtype != np.uint8:
-            for e in np.unique(np.linspace(0, self.num_episodes - 1, SAMPLED_EPISODES).astype(int)):
-                checks.float_frame_values(self.files[e], "frames", self._stored_frames(int(e))[:16])
+            for e in self.spread_episodes(checks.FLOAT_SAMPLE_EPISODES):
+                checks.float_frame_values(self.files[e], "frames", self._stored_frames(e)[: checks.FLOAT_SAMPLE_FRAMES])
 
     def _frames_header(self, file: Path) -> tuple[tuple[int, ...], np.dtype, checks.Layout]:
         head = npy_header(file, "frames")

@@ -37,14 +37,10 @@ class Summary:
         return self.raw_frame_bytes / max(self.disk_bytes, 1)
 
 
-def sample_episodes(dataset: EpisodeDataset, count: int) -> list[int]:
-    return sorted(set(np.linspace(0, dataset.num_episodes - 1, count).round().astype(int).tolist()))
-
-
 def summarize(dataset: EpisodeDataset) -> Summary:
     spec = dataset.spec
     samples = [dataset.read(e, 0, min(SAMPLED_FRAMES, int(dataset.lengths[e])))["frames"]
-               for e in sample_episodes(dataset, SAMPLED_EPISODES)]
+               for e in dataset.spread_episodes(SAMPLED_EPISODES)]
     actions = dataset.all_steps("actions")
     counts: list[tuple[str, int]] = []
     action_range = None
@@ -74,7 +70,7 @@ def contact_sheet(dataset: EpisodeDataset, path: str | Path, episodes: int = 8, 
     if path.suffix.lower() != ".png":
         raise WMError(f"{path}: grid file must end in .png; expected a PNG path")
     spec = dataset.spec
-    rows = sample_episodes(dataset, episodes)
+    rows = dataset.spread_episodes(episodes)
     tile_h, tile_w = spec.height + GAP, spec.width + GAP
     sheet = np.full((len(rows) * tile_h + GAP, frames * tile_w + GAP, 3), 255, dtype=np.uint8)
     for r, e in enumerate(rows):
