@@ -37,8 +37,7 @@ class LossWindow:
         """(step, part name) of the first NaN/inf in the window, or None when all are finite."""
         if not self.parts:
             return None
-        names = list(self.parts[0])
-        table = torch.stack([torch.stack([p[n] for n in names]) for p in self.parts])
+        names, table = self._table()
         bad = ~torch.isfinite(table)
         if not bool(bad.any()):
             return None
@@ -47,13 +46,17 @@ class LossWindow:
 
     def mean(self) -> dict[str, float]:
         """Mean of each part over the window, as python floats."""
-        names = list(self.parts[0])
-        table = torch.stack([torch.stack([p[n] for n in names]) for p in self.parts]).mean(0).tolist()
-        return dict(zip(names, table))
+        names, table = self._table()
+        return dict(zip(names, table.mean(0).tolist()))
 
     def clear(self) -> None:
         self.steps.clear()
         self.parts.clear()
+
+    def _table(self) -> tuple[list[str], torch.Tensor]:
+        """Part names and the window as one (steps, parts) tensor."""
+        names = list(self.parts[0])
+        return names, torch.stack([torch.stack([p[n] for n in names]) for p in self.parts])
 
     def state_dict(self) -> dict[str, Any]:
         """Plain values, so an interrupted window continues exactly after resume."""
