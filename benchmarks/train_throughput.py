@@ -123,13 +123,11 @@ def main() -> None:
         times.append(time.perf_counter() - began)
         cpu_times.append(time.process_time() - cpu_began)
     median = statistics.median(times)
-    frames = args.batch * args.seq * context.world_size
-    flops, peak = flops * context.world_size, peak * context.world_size  # all processes together
-    if peak_bf16 is not None:
-        peak_bf16 *= context.world_size
     peak = max(peak, matmul_flops(device, torch.float32))  # again after the steps: the better of two moments
     if peak_bf16:
         peak_bf16 = max(peak_bf16, matmul_flops(device, torch.bfloat16))
+    world = context.world_size  # all processes together
+    frames, flops, peak, peak_bf16 = args.batch * args.seq * world, flops * world, peak * world, peak_bf16 * world
 
     table = Table(title=f"train step: size {args.size}, batch {args.batch} x {args.seq} frames, {args.image}x{args.image}x{args.channels}, "
                   f"{args.precision}, {args.device}, {context.world_size} process(es) x {torch.get_num_threads()} threads")
