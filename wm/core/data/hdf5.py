@@ -65,7 +65,7 @@ class Hdf5Episodes(EpisodeDataset):
         attrs = dict(f.attrs)
         names = tuple(str(x) for x in np.atleast_1d(attrs.get("action_names", [])))
         if kind == "discrete":
-            used = int(self._actions[valid].max()) + 1 if valid.any() else 1
+            used = int(self._actions[valid].max()) + 1  # every episode has at least one step
             num_actions = int(attrs.get("num_actions", max(used, len(names))))
             if num_actions < used:
                 raise WMError(f"{self.path}: attribute num_actions={num_actions} but 'actions' holds {used - 1}; "
@@ -111,7 +111,7 @@ class Hdf5Episodes(EpisodeDataset):
         if lengths.shape != (n,) or not np.issubdtype(lengths.dtype, np.integer):
             raise WMError(f"{self.path}: 'lengths' has shape {lengths.shape} dtype {lengths.dtype}; "
                           f"expected ({n},) integers (one per episode)")
-        if n and (lengths.min() < 1 or lengths.max() > t):
+        if lengths.min() < 1 or lengths.max() > t:
             raise WMError(f"{self.path}: 'lengths' has values in [{lengths.min()}, {lengths.max()}]; "
                           f"expected values in [1, {t}] (T of 'frames')")
         return lengths.astype(np.int64)
