@@ -19,6 +19,8 @@ from wm.core.data.frames import to_uint8_chw
 from wm.core.data.per_file import PerFileEpisodes, natural_key
 from wm.core.errors import WMError
 
+STEP_KEYS = ("actions", "rewards", "terminals")
+
 
 def npy_header(file: Path, key: str) -> tuple[tuple[int, ...], np.dtype] | None:
     """(shape, dtype) of one array inside an .npz without reading its data; None when absent."""
@@ -45,6 +47,7 @@ class NpzEpisodes(PerFileEpisodes):
         self.files = sorted(self.path.glob("*.npz"), key=natural_key)
         heads = [self._frames_header(f) for f in self.files]
         shape, dtype, self.layout = heads[0]
+        self._first_frames = (shape, dtype)  # for storage()
         for file, (other, other_dtype, _) in zip(self.files, heads):
             if other[1:] != shape[1:] or other_dtype != dtype:
                 raise WMError(f"{file}: 'frames' has shape {other} {other_dtype}; expected "
@@ -52,7 +55,8 @@ class NpzEpisodes(PerFileEpisodes):
         self.lengths = np.array([h[0][0] for h in heads], dtype=np.int64)
         self._cache: tuple[int, np.ndarray] | None = None
         chw = shape[1:] if self.layout == "channels_first" else (shape[3], shape[1], shape[2])
-        self._set_steps(self._arrays("actions", required=True), self._arrays("rewards"), self._arrays("terminals"), chw)
+        steps = self._step_arrays()
+        self._set_steps(steps["actions"], steps["rewards"], steps["terminals"], chw)
         if dtype != np.uint8:
             for e in self.spread_episodes(checks.FLOAT_SAMPLE_EPISODES):
                 checks.float_frame_values(self.files[e], "frames", self._stored_frames(e)[: checks.FLOAT_SAMPLE_FRAMES])
@@ -68,20 +72,25 @@ class NpzEpisodes(PerFileEpisodes):
             raise WMError(f"{file}: 'frames' has 0 steps; expected at least one frame")
         return shape, dtype, layout
 
-    def _arrays(self, key: str, required: bool = False) -> list[np.ndarray] | None:
-        """``key`` from every file; None when no file has it."""
-        present = [npy_header(f, key) is not None for f in self.files]
-        if not any(present) and not required:
-            return None
-        if not all(present):
-            missing = self.files[present.index(False)]
-            expected = "'frames' and 'actions' in every .npz episode" if required else f"'{key}' in all or no episodes"
-            raise WMError(f"{missing}: no '{key}' array; expected {expected}")
-        arrays = []
+    def _step_arrays(self) -> dict[str, list[np.ndarray] | None]:
+        """``actions``, ``rewards`` and ``terminals`` from every file (each file opened once); None when no
+        file has the optional ones."""
+        loaded = []
         for file in self.files:
             with np.load(file) as data:
-                arrays.append(data[key])
-        return arrays
+                loaded.append({key: data[key] for key in STEP_KEYS if key in data.files})
+        out: dict[str, list[np.ndarray] | None] = {}
+        for key in STEP_KEYS:
+            present = [key in arrays for arrays in loaded]
+            if all(present):
+                out[key] = [arrays[key] for arrays in loaded]
+            elif any(present) or key == "actions":
+                expected = ("'frames' and 'actions' in every .npz episode" if key == "actions"
+                            else f"'{key}' in all or no episodes")
+                raise WMError(f"{self.files[present.index(False)]}: no '{key}' array; expected {expected}")
+            else:
+                out[key] = None
+        return out
 
     def _stored_frames(self, episode: int) -> np.ndarray:
         if self._cache is None or self._cache[0] != episode:
@@ -93,7 +102,7 @@ class NpzEpisodes(PerFileEpisodes):
         return to_uint8_chw(self._stored_frames(episode)[start:stop], self.layout)
 
     def storage(self) -> dict[str, str]:
-        shape, dtype, _ = self._frames_header(self.files[0])
+        shape, dtype = self._first_frames
         return {"format": f"folder of {len(self.files)} .npz files", "frames": f"{shape} per file, {dtype}"}
 
     def __getstate__(self) -> dict[str, Any]:
