@@ -6,9 +6,8 @@ uint8 (..., H, W, 3) RGB pictures, the layout of image files and of pygame surfa
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from types import TracebackType
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from wm.core.errors import WMError
+from wm.core.files import atomic_path
 
 FORMATS = (".gif", ".mp4")
 LABEL_HEIGHT = 14
@@ -86,8 +86,9 @@ def tile(videos: Sequence[np.ndarray], columns: int | None = None) -> np.ndarray
 class VideoWriter:
     """Streams uint8 RGB pictures (H, W, 3) into a .gif or .mp4 file, atomically.
 
-    Frames go to a temporary file beside ``path`` that replaces it on ``close``; an
-    exception inside ``with`` removes it, so no half-written video is ever left.
+    Frames go to a temporary file beside ``path`` (``wm.core.files.atomic_path``) that replaces
+    it on ``close``; ``abort``, an exception inside ``with`` or a failure to finish removes it,
+    so no half-written video is ever left.
     GIFs keep their frames in memory (Pillow writes them at once; it merges identical
     consecutive frames into one longer frame, so playback time stays exact); MP4s
     stream through ffmpeg (H.264, frames padded to even sizes).
@@ -103,9 +104,8 @@ class VideoWriter:
             raise WMError(f"output {self.path}: folder {self.path.parent} does not exist")
         self.fps = fps
         self.count = 0
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix, dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._output = ExitStack()  # holds the temporary file until close renames it or abort removes it
+        self._tmp = self._output.enter_context(atomic_path(self.path))
         self._gif_frames: list[np.ndarray] = []
         self._ffmpeg = None
 
@@ -135,19 +135,21 @@ class VideoWriter:
         if self.count == 0:
             self.abort()
             raise WMError(f"output {self.path}: no frames to write")
-        if self._gif_frames:
-            import imageio.v3 as iio
+        with self._output:  # renames the finished file onto ``path``; removes it if finishing fails
+            if self._gif_frames:
+                import imageio.v3 as iio
 
-            iio.imwrite(self._tmp, np.stack(self._gif_frames), duration=1000 / self.fps, loop=0, plugin="pillow")
-        if self._ffmpeg is not None:
-            self._ffmpeg.close()
-        os.replace(self._tmp, self.path)
+                iio.imwrite(self._tmp, np.stack(self._gif_frames), duration=1000 / self.fps, loop=0, plugin="pillow")
+            if self._ffmpeg is not None:
+                self._ffmpeg.close()
         return self.path
 
     def abort(self) -> None:
+        """Drop the temporary file; ``path`` is left as it was."""
         if self._ffmpeg is not None:
             self._ffmpeg.close()
-        self._tmp.unlink(missing_ok=True)
+        with suppress(_Dropped), self._output:
+            raise _Dropped  # atomic_path removes its file when its block ends in an exception
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -157,6 +159,10 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+class _Dropped(Exception):
+    """Ends the temporary file's block in ``VideoWriter.abort``."""
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float) -> Path:
