@@ -84,8 +84,7 @@ class WorldModel(WorldModelBase):
         if T < 2:
             raise WMError(f"train.seq_len: the loss needs sequences of at least 2 frames, found {T}")
         actions = self._actions(batch["actions"], B, T)
-        embed = self.encoder(frames.flatten(0, 1)).unflatten(0, (B, T))
-        seq = self.dynamics.observe(embed, actions[:, :-1])
+        seq = self.dynamics.observe(self._embed(frames), actions[:, :-1])
         feat = seq.features()
         recon = self.decoder(feat.flatten(0, 1)).float()
         parts = {"recon": (recon - frames.flatten(0, 1)).square().sum((1, 2, 3)).mean()}
@@ -108,8 +107,7 @@ class WorldModel(WorldModelBase):
     def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> State:
         frames = self._frames(frames)
         B, T = frames.shape[:2]
-        embed = self.encoder(frames.flatten(0, 1)).unflatten(0, (B, T))
-        return self.dynamics.observe(embed, self._actions(actions, B, T - 1)).last()
+        return self.dynamics.observe(self._embed(frames), self._actions(actions, B, T - 1)).last()
 
     def imagine(self, state: State, actions: torch.Tensor, decode: bool = True) -> Imagined:
         B = state.deter.shape[0]
@@ -117,7 +115,7 @@ class WorldModel(WorldModelBase):
         return Imagined(state=seq.last(), frames=self._decode_seq(seq) if decode else None, **self._predict(seq))
 
     def decode(self, state: State) -> torch.Tensor:
-        return (self.decoder(state.features()).float() + 0.5).clamp(0, 1)
+        return self._pixels(state.features())
 
     def set_decode_precision(self, dtype: torch.dtype) -> None:
         """Precision of the decoder's transposed convolutions at inference on at most 8 frames.
@@ -134,8 +132,11 @@ class WorldModel(WorldModelBase):
                 module.compute_dtype = dtype
 
     def _decode_seq(self, seq: Sequence) -> torch.Tensor:
-        B, T = seq.deter.shape[:2]
-        return (self.decoder(seq.features().flatten(0, 1)).float() + 0.5).clamp(0, 1).unflatten(0, (B, T))
+        return self._pixels(seq.features().flatten(0, 1)).unflatten(0, seq.deter.shape[:2])
+
+    def _pixels(self, feat: torch.Tensor) -> torch.Tensor:
+        """Features (N, feat_dim) -> frames (N, C, H, W) float in [0, 1]."""
+        return (self.decoder(feat).float() + 0.5).clamp(0, 1)
 
     def _predict(self, seq: Sequence) -> dict[str, torch.Tensor]:
         feat = seq.features() if self._heads else None
@@ -165,6 +166,10 @@ class WorldModel(WorldModelBase):
         super().set_module(name, module)
 
     # -- inputs ----------------------------------------------------------------------
+    def _embed(self, frames: torch.Tensor) -> torch.Tensor:
+        """Centred frames (B, T, C, H, W) -> embeddings (B, T, embed_dim)."""
+        return self.encoder(frames.flatten(0, 1)).unflatten(0, frames.shape[:2])
+
     def _frames(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (or float in [0, 255]) (B, T, C, H, W) -> float32 centred in [-0.5, 0.5]."""
         if frames.dim() != 5 or tuple(frames.shape[2:]) != self.frame_shape:
