@@ -147,16 +147,14 @@ class ProgressView:
             self.task = self.progress.add_task(
                 "train", total=event.total_steps, completed=event.step, epoch="", losses="", fps="-", eta="-"
             )
-        losses = "  ".join(f"{k} {event.metrics[k]:.3g}" for k in self.SHOWN if k in event.metrics)
         if event.kind in ("checkpoint", "sample"):
             self.progress.console.print(f"[dim]{event.kind}[/] {event.path}", soft_wrap=True)
-        elif event.kind == "eval":
-            losses = ""
+        losses = "  ".join(f"{k} {event.metrics[k]:.3g}" for k in self.SHOWN if k in event.metrics)
         self.progress.update(
             self.task,
             completed=event.step,
             epoch=f"{event.epoch}/{event.epochs}",
-            **({"losses": losses} if event.kind != "eval" else {}),
+            **({"losses": losses} if event.kind != "eval" else {}),  # eval metrics are not training losses
             fps=f"{event.frames_per_s:,.0f}" if event.frames_per_s else "-",
             eta=_duration(event.eta_s) if event.eta_s is not None else "-",
         )
