@@ -1,7 +1,7 @@
 """The run folder: runs/NAME/{config.yaml, metrics.jsonl, samples/, checkpoints/}.
 
 ``checkpoints/last.pt`` is a relative symlink to the newest checkpoint, replaced atomically
-(a new link under a temporary name, then ``os.replace``) so it never dangles mid-update.
+(a new link under a temporary name, then renamed: ``wm.core.files.atomic_path``) so it never dangles mid-update.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from wm.core.config import Config, config_to_yaml
 from wm.core.errors import WMError
-from wm.core.files import write_text_atomic
+from wm.core.files import atomic_path, write_text_atomic
 
 LAST = "last.pt"
 
@@ -62,10 +62,9 @@ class RunFolder:
 
     def link_last(self, target: Path) -> None:
         """Point ``last.pt`` at ``target`` (a file in checkpoints/) atomically."""
-        tmp = self.checkpoints / f".{LAST}.{os.getpid()}.tmp"
-        tmp.unlink(missing_ok=True)
-        os.symlink(target.name, tmp)
-        os.replace(tmp, self.last)
+        with atomic_path(self.last) as tmp:
+            tmp.unlink()  # the helper's placeholder file: the link takes its name
+            os.symlink(target.name, tmp)
 
     def last_good(self) -> Path | None:
         """The file ``last.pt`` points at, when there is one."""
