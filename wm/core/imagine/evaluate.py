@@ -96,13 +96,13 @@ def evaluate(
     dataset = open_dataset(dataset_path)
     check_compatible(dataset.spec, model.spec, dataset_path)
     rng = np.random.default_rng(seed)
-    windows = choose_windows(dataset.lengths, context + horizons[-1], episodes, rng, episode_indices, dataset_path)
+    need = context + horizons[-1]  # frames per window
+    windows = choose_windows(dataset.lengths, need, episodes, rng, episode_indices, dataset_path)
     engine = ImaginationEngine(model, device)
     sums = {method: {metric: np.zeros(len(horizons)) for metric in METRICS} for method in METHODS}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for first in range(0, len(windows), BATCH):
-            need = context + horizons[-1]
             batch = [read_window(dataset, model.spec, e, s, s + need) for e, s in windows[first : first + BATCH]]
             for method, predictions, truth in _predict(engine, batch, context, horizons, rng):
                 for metric, values in frame_scores(predictions, truth).items():
