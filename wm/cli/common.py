@@ -29,8 +29,7 @@ def resolve_config(
     """Config from ``base``, then `first` presets, then the user's presets, then overrides."""
     from wm.core.config import load_config
 
-    names = list(first) + list(presets or [])
-    return load_config(names or ["default"], overrides or [], base=base)
+    return load_config([*first, *(presets or [])], overrides or [], base=base)  # none at all: "default"
 
 
 def print_config(config: Config) -> None:
