@@ -68,7 +68,8 @@ def push_to_hub(
         folder = Path(tmp)
         files = write_folder(checkpoint, folder, include_training_state=include_training_state, evaluation=evaluation)
         if checkpoint.context:
-            write_sample(checkpoint, folder / SAMPLE)
+            given = model_or_checkpoint if isinstance(model_or_checkpoint, WorldModelBase) else None
+            write_sample(checkpoint, folder / SAMPLE, given)
             files.append(SAMPLE)
         card = model_card(repo_id, checkpoint, files=files, evaluation=evaluation, license=license)
         (folder / CARD).write_text(card)
@@ -111,12 +112,14 @@ def as_checkpoint(model_or_checkpoint: WorldModelBase | Checkpoint, context: dic
     )
 
 
-def write_sample(checkpoint: Checkpoint, path: Path) -> Path:
-    """The card's sample rollout GIF, imagined from the checkpoint's own context clips."""
+def write_sample(checkpoint: Checkpoint, path: Path, model: WorldModelBase | None = None) -> Path:
+    """The card's sample rollout GIF, imagined from the checkpoint's own context clips by ``model``
+    (the model pushed, else one built from the checkpoint)."""
     from wm.core.imagine.samples import save_sample
     from wm.core.loading import model_from_checkpoint
 
-    model = model_from_checkpoint(checkpoint)
+    if model is None:
+        model = model_from_checkpoint(checkpoint)
     return save_sample(model, checkpoint.context, SAMPLE_STEPS, path, fps=checkpoint.spec.fps or 8)
 
 
