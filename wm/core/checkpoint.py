@@ -69,6 +69,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise WMError(f"checkpoint {path} does not exist")
+    with path.open("rb") as handle:
+        magic = handle.read(2)
+    if magic != b"PK" and magic[:1] != b"\x80":  # neither torch's zip format nor a raw pickle
+        raise WMError(f"checkpoint {path}: truncated or not a torch file (it starts with {magic!r})")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
