@@ -57,3 +57,9 @@ def test_no_episodes_is_an_error_and_leaves_nothing(tmp_path) -> None:
         with EpisodeWriter(tmp_path / "out.h5", SPEC):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_that_fails_to_start_leaves_no_file(tmp_path) -> None:
+    with pytest.raises(ValueError):
+        EpisodeWriter(tmp_path / "out.h5", DataSpec(channels=3, height=8, width=8), compression_level=99)
+    assert list(tmp_path.iterdir()) == []

@@ -58,6 +58,16 @@ class EpisodeWriter:
         self.tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
         self._file = h5py.File(self.tmp, "w")
         self._lengths: list[int] = []
+        try:
+            self._create_layout(spec, source, compression_level)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _create_layout(self, spec: DataSpec, source: str, compression_level: int) -> None:
+        """The empty datasets and the describing attributes of the canonical file."""
+        import h5py
+
         c, h, w = spec.channels, spec.height, spec.width
         self._frames = self._file.create_dataset(
             "frames", shape=(0, 0, c, h, w), maxshape=(None, None, c, h, w), dtype=np.uint8,
