@@ -28,16 +28,19 @@ def test_linear_inference_equals_the_training_path() -> None:
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_conv_transpose_inference_equals_the_convolution(channels_last: bool) -> None:
+@pytest.mark.parametrize("out, batch", [(5, 2), (16, 2), (16, 12), (5, 12)])
+def test_conv_transpose_inference_equals_the_convolution(channels_last: bool, out: int, batch: int) -> None:
+    """Every inference path (packed deconvolution, product and fold, the generic one) matches autograd's."""
     torch.manual_seed(0)
-    layer, x = ConvTranspose2d(8, 5, 4, 2, 1), torch.randn(2, 8, 6, 6)
+    layer, x = ConvTranspose2d(8, out, 4, 2, 1), torch.randn(batch, 8, 6, 6)
     if channels_last:
         layer, x = layer.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     expected = F.conv_transpose2d(x, layer.weight, layer.bias, 2, 1)
     with torch.no_grad():
         found = layer(x)
-    assert found.shape == expected.shape == (2, 5, 12, 12)
-    assert torch.allclose(found, expected, atol=1e-5)
+        again = layer(x[:1])  # another input shape: the packed weight is rebuilt for it
+    assert found.shape == expected.shape == (batch, out, 12, 12)
+    assert torch.allclose(found, expected, atol=1e-5) and torch.allclose(again, expected[:1], atol=1e-5)
 
 
 def test_cached_weights_follow_optimiser_steps_and_load_state_dict() -> None:
