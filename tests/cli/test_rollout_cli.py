@@ -81,8 +81,9 @@ def test_play_headless_records(files: tuple[Path, Path], tmp_path: Path, monkeyp
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     _, checkpoint = files
     out = wm("play", checkpoint, "--steps", 5, "--fps", 0, "--record", tmp_path / "p.mp4")
-    assert "played 5 imagined frames" in out and "p.mp4" in out
+    assert "played 5 imagined frames" in out and "fast decoding" in out and "p.mp4" in out
     assert iio.imread(tmp_path / "p.mp4", index=None).shape[0] == 5
+    assert "exact decoding" in wm("play", checkpoint, "--steps", 2, "--fps", 0, "--exact")
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,9 @@ def play(
     record: Path | None = typer.Option(None, "--record", help="Save what was shown to this .mp4 or .gif."),
     steps: int | None = typer.Option(None, "--steps", help="Quit after this many imagined frames (default: at Esc)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the context clips drawn and the model's sampling."),
+    exact: bool = typer.Option(
+        False, "--exact", help="Decode frames exactly (default: fast decoding, within 0.03 of exact, where the model offers it)."
+    ),
 ) -> None:
     """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""
     from wm.core.errors import WMError
@@ -80,10 +83,11 @@ def play(
     except ImportError as err:
         raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm[play]'") from None
     world_model, checkpoint = load_model(model, revision, hub=hub)
-    engine = ImaginationEngine(world_model)
+    engine = ImaginationEngine(world_model, fast_decode=not exact)
     stats = run_play(engine, checkpoint_clips(checkpoint), scale=scale, fps=fps, record=record, seed=seed, steps=steps)
     recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
-    console().print(f"played {stats.steps} imagined frames ({stats.resets} resets){recorded}")
+    decoding = "fast" if engine.fast_decode else "exact"
+    console().print(f"played {stats.steps} imagined frames ({stats.resets} resets, {decoding} decoding){recorded}")
 
 
 def evaluate(

@@ -1,4 +1,4 @@
-"""Interactive (batch-1) stepping: one intra-op thread for the step, the caller's count restored; decode precision."""
+"""Interactive (batch-1) stepping: one intra-op thread for the step, the caller's count restored; fast decoding."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 import torch
 from squares import ShiftModel, square_episode
 
-from wm.core.errors import WMError
 from wm.core.imagine import ImaginationEngine
 
 
@@ -38,6 +37,5 @@ def test_batch_one_steps_run_on_one_thread(batch: int, expected: int) -> None:
         torch.set_num_threads(threads)
 
 
-def test_decode_precision_needs_a_model_that_offers_it() -> None:
-    with pytest.raises(WMError, match="no choice of decode precision"):
-        ImaginationEngine(ShiftModel(), decode_dtype=torch.bfloat16)
+def test_fast_decoding_is_off_for_a_model_that_offers_none() -> None:
+    assert ImaginationEngine(ShiftModel(), fast_decode=True).fast_decode is False

@@ -36,20 +36,17 @@ class ImaginationEngine:
     ``step(actions (B[, A]))`` -> (B, C, H, W); ``rollout(actions (B, H[, A]))`` -> (B, H, C, H, W).
     Frames are float in [0, 1]. After each step ``rewards`` and ``continues`` (B,) hold the
     heads' predictions for the last frame, or None when the model has no such head.
-    ``decode_dtype=torch.bfloat16`` opts into the RSSM model's faster, slightly inexact decoding
-    (``WorldModel.set_decode_precision``); None leaves the model's setting (float32 by default).
+    ``fast_decode=True`` opts into the model's faster, slightly inexact decoding where its family
+    offers one (``WorldModel.set_fast_decode``; ``self.fast_decode`` says whether it is on).
     Batch-1 steps run on one thread (the fastest at that size), whatever ``torch.get_num_threads()``.
     """
 
     def __init__(
-        self, model: WorldModelBase, device: str | torch.device = "cpu", *, decode_dtype: torch.dtype | None = None
+        self, model: WorldModelBase, device: str | torch.device = "cpu", *, fast_decode: bool = False
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        if decode_dtype is not None:
-            if not hasattr(model, "set_decode_precision"):
-                raise WMError(f"imagination engine: {type(model).__name__} has no choice of decode precision")
-            model.set_decode_precision(decode_dtype)
+        self.fast_decode = model.set_fast_decode(fast_decode)
         self.spec = model.spec
         self.state: State | None = None
         self.batch = 0

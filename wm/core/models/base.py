@@ -66,6 +66,11 @@ class WorldModelBase(nn.Module, ABC):
     def decode(self, state: State) -> torch.Tensor:
         """The frame (B, C, H, W) in [0, 1] that ``state`` stands for."""
 
+    def set_fast_decode(self, fast: bool) -> bool:
+        """Switch the family's faster, slightly inexact inference decoding on or off; returns whether
+        it is now on. Families that offer none keep exact decoding and return False."""
+        return False
+
     # -- modules ---------------------------------------------------------------------
     @abstractmethod
     def module_names(self) -> list[str]:

@@ -86,6 +86,14 @@ def _packed(weight: torch.Tensor, *, stride: tuple, padding: tuple, shape: tuple
 
 # oneDNN's deconvolution on a pre-packed weight (the kernel torch.compile's CPU freezing uses)
 PACKED_DECONV = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_transpose_pointwise")
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 products natively (CUDA; a CPU with avx512_bf16 or AMX),
+    rather than emulating them more slowly than float32."""
+    if device.type != "cpu":
+        return device.type == "cuda"
+    return any(getattr(torch.cpu, check, lambda: False)() for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 FEW_CHANNELS = 8  # oneDNN fills fewer output channels than this slowly (3 at 64x64: 0.20 ms, product and fold 0.09)
 
 
@@ -97,8 +105,10 @@ class ConvTranspose2d(nn.ConvTranspose2d):
     channels at 4x4). Elsewhere, or for fewer than ``FEW_CHANNELS`` outputs, inference on at most
     ``FEW_ROWS`` images is one matrix product with a cached (out * kh * kw, in) weight, then ``fold``.
 
-    ``compute_dtype`` (float32 unless set) is the precision of those two paths: bfloat16 halves their
-    cost on CPUs with bf16 dot products (float32 accumulation, output rounded to bfloat16).
+    ``compute_dtype`` (float32 unless set) is the precision of the deconvolution and, off the CPU, of
+    the product: bfloat16 halves their cost where bf16 dot products are native (float32
+    accumulation, output rounded to bfloat16). On the CPU the product (a few output channels) stays
+    float32: there the conversions would cost more than bf16 saves.
     """
 
     def __init__(self, inp: int, out: int, kernel: int, stride: int, padding: int, bias: bool = True) -> None:
@@ -132,18 +142,31 @@ class ConvTranspose2d(nn.ConvTranspose2d):
         """The transposed convolution as one matrix product and an overlap-add (``fold``), bias left out."""
         (sh, sw), (ph, pw), (kh, kw) = self.stride, self.padding, self.kernel_size
         size = ((x.shape[2] - 1) * sh - 2 * ph + kh, (x.shape[3] - 1) * sw - 2 * pw + kw)
-        weight = self.columns(self.weight, dtype=self.compute_dtype)
-        cols = weight @ x.flatten(2).to(weight.dtype)  # (N, out * kh * kw, h * w)
+        dtype = torch.float32 if x.device.type == "cpu" else self.compute_dtype  # bf16 costs more than it saves here
+        weight = self.columns(self.weight, dtype=dtype)
+        cols = weight @ x.flatten(2).to(dtype)  # (N, out * kh * kw, h * w)
         return F.fold(cols, size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+
+def _byte_rows(weight: torch.Tensor) -> torch.Tensor:
+    return torch.ops.quantized.embedding_bag_byte_prepack(weight.contiguous())
+
+
+# sums of 8-bit rows (rowwise scale and offset), the kernels of quantized embedding tables
+BYTE_BAGS = hasattr(torch.ops.quantized, "embedding_bag_byte_rowwise_offsets")
 
 
 class FeatureLinear(nn.Module):
     """Linear map of RSSM features cat(dense (..., D), one-hot (..., S*K)) -> (..., out).
 
-    The weight is stored (in, out) so that, at inference on a few rows, the one-hot part's product
-    is a sum of the weight rows its non-zero entries pick (exact for any values, and 32 rows read
-    instead of S*K = 1024 at batch 1; one ``embedding_bag``). With gradients, or for many rows, it is
-    one matrix product.
+    The weight is stored (in, out), so that at inference (no autograd) on a few rows the one-hot
+    part's product is a sum of the weight rows its non-zero entries pick (exact for any values, and
+    32 rows read instead of S*K = 1024 at batch 1; one ``embedding_bag``). With autograd, or for
+    many rows, it is one matrix product.
+
+    ``quantized`` (off unless set) makes inference on the CPU, at any batch, sum the rows that all
+    non-zero entries pick from an 8-bit copy of the weight (scale and offset per row): a quarter of
+    the bytes, outputs within about 1%.
     """
 
     def __init__(self, dense: int, sparse: int, out: int, bias: bool = True) -> None:
@@ -151,6 +174,8 @@ class FeatureLinear(nn.Module):
         self.dense = dense
         self.weight = nn.Parameter(torch.empty(dense + sparse, out))
         self.bias = nn.Parameter(torch.empty(out)) if bias else None
+        self.byte_rows = WeightCache(_byte_rows)
+        self.quantized = False
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -162,19 +187,32 @@ class FeatureLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, x.shape[-1])
-        if torch.is_grad_enabled() or rows.shape[0] > FEW_ROWS:
+        quantized = self.quantized and BYTE_BAGS and rows.device.type == "cpu"
+        if torch.is_grad_enabled() or (rows.shape[0] > FEW_ROWS and not quantized):
             out = rows @ self.weight
+        elif quantized:
+            picked, weights, offsets = _bags(rows)
+            table = self.byte_rows(self.weight, dtype=torch.float32)
+            out = torch.ops.quantized.embedding_bag_byte_rowwise_offsets(
+                table, picked, offsets, False, 0, False, weights.float(), None, False
+            )
         else:
-            sparse = rows[:, self.dense :]
-            row, col = sparse.nonzero(as_tuple=True)  # sorted by row: row r's entries start at offsets[r]
-            offsets = torch.searchsorted(row, torch.arange(rows.shape[0], device=row.device))
-            weights = sparse[row, col].to(self.weight.dtype)
-            out = F.embedding_bag(col, self.weight[self.dense :], offsets, mode="sum", per_sample_weights=weights)
+            picked, weights, offsets = _bags(rows[:, self.dense :])
+            sparse = self.weight[self.dense :]
+            out = F.embedding_bag(picked, sparse, offsets, mode="sum", per_sample_weights=weights.to(sparse.dtype))
             if self.dense:
                 out = out + rows[:, : self.dense] @ self.weight[: self.dense]
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*x.shape[:-1], -1)
+
+
+def _bags(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The non-zero entries of ``rows`` (N, in) as embedding bags: column indices, values, and
+    offsets (row r's entries start at offsets[r])."""
+    row, col = rows.nonzero(as_tuple=True)  # sorted by row
+    offsets = torch.searchsorted(row, torch.arange(rows.shape[0], device=row.device))
+    return col, rows[row, col], offsets
 
 
 class Dense(nn.Sequential):

@@ -108,8 +108,10 @@ class RSSM(nn.Module):
 
     @staticmethod
     def _sample(logp: torch.Tensor, gumbel: torch.Tensor) -> torch.Tensor:
-        """One-hot sample (Gumbel-max) with straight-through gradients to the probabilities."""
+        """One-hot sample (Gumbel-max) with straight-through gradients to the probabilities (under autograd)."""
         onehot = F.one_hot((logp + gumbel).argmax(-1), logp.shape[-1]).to(logp.dtype)
+        if not torch.is_grad_enabled():
+            return onehot
         probs = logp.exp()
         return onehot + probs - probs.detach()
 
