@@ -1,7 +1,8 @@
 """Interactive imagination latency: one step at batch 1 (state update + decode to pixels), as `wm play` runs it.
 
-For ``model.size=s`` and the ``atari`` preset's model on 64x64 RGB frames with ALE's 18 actions,
-reports the median and 90th percentile over many ``ImaginationEngine.step`` calls after a warm-up,
+For ``model.size=s`` on 64x64 RGB frames with 18 actions, and for the ``atari`` preset's model on
+what ``wm data collect ale:...`` records (the same, plus rewards and terminals, so the model has
+reward and continue heads, whose predictions every step also computes), reports the median and 90th percentile over many ``ImaginationEngine.step`` calls after a warm-up,
 with exact decoding and with fast decoding (``fast_decode=True``, what ``wm play`` runs unless
 ``--exact``), timed in alternating blocks so that a change in the machine's load hits both alike.
 Then, with exact decoding, the bare ``model.imagine`` call (the difference is the engine's own
@@ -21,6 +22,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 from rich.console import Console
@@ -33,6 +35,7 @@ from wm.core.imagine import ImaginationEngine
 from wm.core.models import build_model
 
 SPEC = DataSpec(channels=3, height=64, width=64, num_actions=18)
+ALE_SPEC = replace(SPEC, has_rewards=True, has_terminals=True)
 TARGETS_MS = {"s": 2.5, "atari": 5.0}
 
 
@@ -48,21 +51,20 @@ def timings(call: Callable[[], object], steps: int, warmup: int) -> list[float]:
     return out
 
 
-def measure(config: ModelConfig, steps: int, warmup: int, blocks: int) -> dict[str, list[float]]:
+def measure(config: ModelConfig, spec: DataSpec, steps: int, warmup: int, blocks: int) -> dict[str, list[float]]:
     """Per-step latencies at batch 1: whole steps with exact and fast decoding, then the parts."""
-    torch.manual_seed(0)
-    model = build_model(config, SPEC)
-    context = torch.randint(0, 256, (1, 8, 3, 64, 64), dtype=torch.uint8)
+    context = torch.randint(0, 256, (1, 8, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     action = torch.tensor([3])
-    engines = {f"step, {kind} decoding": ImaginationEngine(model, fast_decode=kind == "fast") for kind in ("exact", "fast")}
+    engines = {}
+    for kind in ("exact", "fast"):
+        torch.manual_seed(0)  # the same weights for both
+        engines[f"step, {kind} decoding"] = ImaginationEngine(build_model(config, spec), fast_decode=kind == "fast")
     results: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(blocks):
         for name, engine in engines.items():
-            engine.model.set_fast_decode(engine.fast_decode)  # the engines share the model
             engine.reset(context, torch.zeros(1, 7, dtype=torch.long))
             results[name] += timings(lambda engine=engine: engine.step(action), steps, warmup)
-    model.set_fast_decode(False)
-    state = engines["step, exact decoding"].state
+    model, state = engines["step, exact decoding"].model, engines["step, exact decoding"].state
     with torch.inference_mode():
         results["model.imagine alone"] = timings(lambda: model.imagine(state, action[:, None]), steps, warmup)
         results["state update"] = timings(lambda: model.imagine(state, action[:, None], decode=False), steps, warmup)
@@ -79,13 +81,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     console = Console()
-    models = {"s": ModelConfig(size="s"), "atari": load_config(["atari"], []).model}
+    models = {"s": (ModelConfig(size="s"), SPEC), "atari": (load_config(["atari"], []).model, ALE_SPEC)}
     title = f"imagination latency, batch 1, 64x64x3, {args.threads} threads, {args.blocks} x {args.steps} steps"
     table = Table(title=title)
     for column in ("model", "part", "median ms", "p90 ms", "target ms", "frames/s"):
         table.add_column(column, justify="left" if column in ("model", "part") else "right")
-    for name, config in models.items():
-        for part, values in measure(config, args.steps, args.warmup, args.blocks).items():
+    for name, (config, spec) in models.items():
+        for part, values in measure(config, spec, args.steps, args.warmup, args.blocks).items():
             median = statistics.median(values)
             p90 = statistics.quantiles(values, n=10)[-1]
             step = part.startswith("step")

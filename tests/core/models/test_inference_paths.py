@@ -116,3 +116,11 @@ def test_fast_decoding_stays_close_and_leaves_the_state_update_exact() -> None:
     assert torch.equal(exact_state.deter, fast_state.deter) and torch.equal(exact_state.stoch, fast_state.stoch)
     assert 0 < (exact - fast).abs().max().item() <= FAST_TOLERANCE
     assert torch.equal(_rollout(model, False)[0], exact)  # switched back: exact again
+
+
+def test_fast_decoding_is_off_for_a_replaced_decoder(tiny_model) -> None:
+    model = tiny_model()
+    assert model.set_fast_decode(True) is True and model.set_fast_decode(False) is False
+    C, H, W = model.frame_shape
+    model.set_module("decoder", torch.nn.Sequential(torch.nn.Linear(model.feat_dim, C * H * W), torch.nn.Unflatten(1, (C, H, W))))
+    assert model.set_fast_decode(True) is False

@@ -118,7 +118,8 @@ class WorldModel(WorldModelBase):
         return self._pixels(state.features())
 
     def set_fast_decode(self, fast: bool) -> bool:
-        """Faster, slightly inexact decoding at inference (no autograd) on or off; returns ``fast``.
+        """Faster, slightly inexact decoding at inference (no autograd) on or off; returns whether it
+        is now on (False, too, for a replaced decoder without this model's layers).
 
         Fast: the decoder's input layer reads an 8-bit copy of its weight on the CPU (a quarter of the
         bytes of the largest weight a step reads), and its transposed convolutions compute in
@@ -127,12 +128,14 @@ class WorldModel(WorldModelBase):
         compound over a rollout. Training is unaffected.
         """
         dtype = torch.bfloat16 if fast and native_bf16(self.device) else torch.float32
+        switched = False
         for module in self.decoder.modules():
             if isinstance(module, ConvTranspose2d):
                 module.compute_dtype = dtype
             elif isinstance(module, FeatureLinear):
                 module.quantized = fast
-        return fast
+            switched |= isinstance(module, (ConvTranspose2d, FeatureLinear))
+        return fast and switched
 
     def _decode_seq(self, seq: Sequence) -> torch.Tensor:
         return self._pixels(seq.features().flatten(0, 1)).unflatten(0, seq.deter.shape[:2])
