@@ -2,7 +2,8 @@
 
 For ``model.size=s`` on 64x64 RGB frames with 18 actions, and for the ``atari`` preset's model on
 what ``wm data collect ale:...`` records (the same, plus rewards and terminals, so the model has
-reward and continue heads, whose predictions every step also computes), reports the median and 90th percentile over many ``ImaginationEngine.step`` calls after a warm-up,
+reward and continue heads, whose predictions every step also computes), reports the median and
+90th percentile over many ``ImaginationEngine.step`` calls after a warm-up,
 with exact decoding and with fast decoding (``fast_decode=True``, what ``wm play`` runs unless
 ``--exact``), timed in alternating blocks so that a change in the machine's load hits both alike.
 Then, with exact decoding, the bare ``model.imagine`` call (the difference is the engine's own

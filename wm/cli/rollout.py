@@ -67,7 +67,7 @@ def play(
     steps: int | None = typer.Option(None, "--steps", help="Quit after this many imagined frames (default: at Esc)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the context clips drawn and the model's sampling."),
     exact: bool = typer.Option(
-        False, "--exact", help="Decode frames exactly (default: fast decoding, within 0.03 of exact, where the model offers it)."
+        False, "--exact", help="Decode frames exactly (default: fast decoding, within 0.03 of exact, where offered)."
     ),
 ) -> None:
     """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""

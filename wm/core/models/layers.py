@@ -81,20 +81,22 @@ def _columns(weight: torch.Tensor) -> torch.Tensor:
 
 
 def _packed(weight: torch.Tensor, *, stride: tuple, padding: tuple, shape: tuple) -> torch.Tensor:
-    return torch.ops.mkldnn._reorder_convolution_transpose_weight(weight.contiguous(), padding, (0, 0), stride, (1, 1), 1, shape)
+    weight = weight.contiguous()
+    return torch.ops.mkldnn._reorder_convolution_transpose_weight(weight, padding, (0, 0), stride, (1, 1), 1, shape)
 
 
 # oneDNN's deconvolution on a pre-packed weight (the kernel torch.compile's CPU freezing uses)
 PACKED_DECONV = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_transpose_pointwise")
+FEW_CHANNELS = 8  # oneDNN fills fewer output channels than this slowly (3 at 64x64: 0.20 ms, product and fold 0.09)
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 products natively (CUDA; a CPU with avx512_bf16 or AMX),
     rather than emulating them more slowly than float32."""
     if device.type != "cpu":
         return device.type == "cuda"
-    return any(getattr(torch.cpu, check, lambda: False)() for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
-
-
-FEW_CHANNELS = 8  # oneDNN fills fewer output channels than this slowly (3 at 64x64: 0.20 ms, product and fold 0.09)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
 
 class ConvTranspose2d(nn.ConvTranspose2d):
