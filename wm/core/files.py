@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 from wm.core.errors import WMError
 
@@ -35,3 +38,28 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Replace ``path``'s content with ``text`` in one step."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+Writer = TypeVar("Writer", bound="AtomicWriter")
+
+
+class AtomicWriter(ABC):
+    """Base of writers that build a file under a temporary name: ``close()`` puts it in place,
+    ``abort()`` drops it. As a context manager, a block that succeeds closes, one that raises aborts."""
+
+    @abstractmethod
+    def close(self) -> Path:
+        """Put the finished file in place; returns its path."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Drop the temporary file; the destination is left as it was."""
+
+    def __enter__(self: Writer) -> Writer:
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        if error is None:
+            self.close()
+        else:
+            self.abort()

@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
+from wm.core.files import AtomicWriter
 
 FORMAT = "wm-episodes"
 FORMAT_VERSION = 1
@@ -36,7 +36,7 @@ def frames_per_chunk(spec: DataSpec) -> int:
     return int(2 ** np.clip(np.round(np.log2(CHUNK_BYTES / frame_bytes)), 0, 6))
 
 
-class EpisodeWriter:
+class EpisodeWriter(AtomicWriter):
     """Context manager that appends episodes to a new canonical HDF5 file.
 
     >>> with EpisodeWriter("out.h5", spec, source="ALE/Pong-v5") as w:
@@ -137,12 +137,3 @@ class EpisodeWriter:
             self._file.close()
             self._file = None
         self.tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> EpisodeWriter:
-        return self
-
-    def __exit__(self, kind: type | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        if error is None:
-            self.close()
-        else:
-            self.abort()

@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import torch
 
 from wm.core.errors import WMError
-from wm.core.files import atomic_path
+from wm.core.files import AtomicWriter, atomic_path
 
 FORMATS = (".gif", ".mp4")
 LABEL_HEIGHT = 14
@@ -83,7 +82,7 @@ def tile(videos: Sequence[np.ndarray], columns: int | None = None) -> np.ndarray
     return grid
 
 
-class VideoWriter:
+class VideoWriter(AtomicWriter):
     """Streams uint8 RGB pictures (H, W, 3) into a .gif or .mp4 file, atomically.
 
     Frames go to a temporary file beside ``path`` (``wm.core.files.atomic_path``) that replaces
@@ -150,15 +149,6 @@ class VideoWriter:
             self._ffmpeg.close()
         with suppress(_Dropped), self._output:
             raise _Dropped  # atomic_path removes its file when its block ends in an exception
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, kind: type | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
 
 
 class _Dropped(Exception):
