@@ -14,7 +14,6 @@ It is read with ``torch.load(weights_only=True)``: anything else is refused unre
 
 from __future__ import annotations
 
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +53,12 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
-    """Write ``checkpoint`` to ``path`` atomically: a temporary file, fsync, then rename."""
+    """Write ``checkpoint`` to ``path`` atomically: a temporary file, fsync, rename, fsync of the folder
+    (``wm.core.files.atomic_path``), so a crash at any instant leaves the previous file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        torch.save(checkpoint.to_payload(), handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint.to_payload(), tmp)
     return path
 
 

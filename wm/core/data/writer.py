@@ -5,12 +5,11 @@ Layout: ``frames`` uint8 (N, Tmax, C, H, W) chunked (1, k, C, H, W) and compress
 ``terminals`` bool (N, Tmax). Chunks past an episode's end are never written, so shorter episodes
 cost no padding on disk. Attributes: format, format_version, action_kind, num_actions,
 action_names, fps, source. The file is built under a temporary name in the same folder and
-renamed at ``close``; on error (or ``abort``) nothing is left behind.
+fsynced and renamed at ``close`` (``wm.core.files.replace_durably``); on error (or ``abort``) nothing is left behind.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
-from wm.core.files import AtomicWriter
+from wm.core.files import AtomicWriter, replace_durably
 
 FORMAT = "wm-episodes"
 FORMAT_VERSION = 1
@@ -126,9 +125,9 @@ class EpisodeWriter(AtomicWriter):
             self.abort()
             raise WMError(f"{self.path}: no episodes to write; expected at least one episode")
         self._file.create_dataset("lengths", data=np.asarray(self._lengths, dtype=np.int64))
-        self._file.close()
+        self._file.close()  # flushes HDF5's buffers; replace_durably fsyncs before the rename
         self._file = None
-        os.replace(self.tmp, self.path)
+        replace_durably(self.tmp, self.path)
         return self.path
 
     def abort(self) -> None:
