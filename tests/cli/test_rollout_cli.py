@@ -64,6 +64,23 @@ def test_rollout_compare_puts_the_truth_beside_the_imagination(files: tuple[Path
     assert not np.array_equal(video[:, :14, :64], video[:, :14, 66:])  # "real #t" / "imagined #t  ACTION" labels
 
 
+def test_rollout_each_action_tiles_the_truth_and_every_action(files: tuple[Path, Path], tmp_path: Path) -> None:
+    data, checkpoint = files
+    out = wm("rollout", checkpoint, "--each-action", "--data", data, "--episode", -1, "--start", 2, "--steps", 5,
+             "--scale", 2, "-o", tmp_path / "g.gif")
+    assert "episode 7, frames 2..5" in out and "5 x 7 future(s)" in out  # recorded + 6 actions imagined
+    video = iio.imread(tmp_path / "g.gif", index=None)[..., :3]
+    tile = 14 + 32
+    assert video.shape == (5, 3 * tile + 2 * 2, 3 * 32 + 2 * 2, 3)  # truth, recorded, 6 actions: 3 x 3 tiles
+    import h5py
+
+    with h5py.File(data) as f:
+        truth = f["frames"][7, 6:11].transpose(0, 2, 3, 1)
+    assert np.array_equal(video[:, 14:tile:2, :32:2], truth)
+    wm("rollout", checkpoint, "--each-action", "--steps", 2, "-o", tmp_path / "c.gif", "--scale", 1)
+    assert iio.imread(tmp_path / "c.gif", index=0).shape[:2] == (2 * (14 + 16) + 2, 3 * 16 + 4)  # 6 actions, no truth
+
+
 def test_eval_writes_table_json_and_plot(files: tuple[Path, Path], tmp_path: Path) -> None:
     data, checkpoint = files
     out = wm("eval", checkpoint, "--data", data, "--horizons", "1,3,8", "--episodes", 4,
@@ -93,6 +110,7 @@ def test_play_headless_records(files: tuple[Path, Path], tmp_path: Path, monkeyp
         (["--steps", 3, "-o", "x.gif", "--actions", "repeat:99"], "action 99 is out of range, expected 0..5"),
         (["--steps", 3, "-o", "x.gif", "--actions", "JUMP"], "'JUMP' is not an action index or name"),
         (["--steps", 3, "-o", "x.gif", "--compare"], "pass --data FILE"),
+        (["--steps", 3, "-o", "x.gif", "--each-action", "--batch", 2], "drop --compare, --actions and --batch"),
     ],
 )
 def test_rollout_mistakes_are_one_red_line(files: tuple[Path, Path], tmp_path: Path, args: list, message: str) -> None:

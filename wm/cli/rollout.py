@@ -27,7 +27,7 @@ def rollout(
     fps: float = typer.Option(15.0, "--fps", help="Frames per second of the video."),
     scale: int = typer.Option(4, "--scale", help="Nearest-neighbour upscaling factor."),
     data: Path | None = typer.Option(None, "--data", help="Take the context from this dataset instead of the checkpoint."),
-    episode: int = typer.Option(0, "--episode", help="Episode of --data (without --data: the checkpoint's context clip)."),
+    episode: int = typer.Option(0, "--episode", help="Episode of --data, -1 the last (without --data: the checkpoint's context clip)."),
     start: int = typer.Option(0, "--start", help="First context frame within the episode of --data."),
     context: int | None = typer.Option(None, "--context", help="Context frames to observe (default: the model's data.context_len)."),
     actions: str | None = typer.Option(
@@ -36,6 +36,10 @@ def rollout(
     compare: bool = typer.Option(False, "--compare", help="Show the recorded truth beside the imagination (needs --data)."),
     batch: int = typer.Option(1, "--batch", help="Imagine this many futures from the same context, tiled."),
     seed: int = typer.Option(0, "--seed", help="Seed for random actions and the model's sampling."),
+    each_action: bool = typer.Option(
+        False, "--each-action", help="One tile per action, held for every step, all from the same context "
+        "(with --data also the truth and the recorded actions' future)."
+    ),
 ) -> None:
     """Imagine STEPS frames from a context and write them as a GIF or MP4."""
     from rich.table import Table
@@ -43,7 +47,9 @@ def rollout(
     from wm.core.imagine.rollout import RolloutOptions, run_rollout
     from wm.core.loading import load_model
 
-    options = RolloutOptions(output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed)
+    options = RolloutOptions(
+        output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed, each_action
+    )
     world_model, checkpoint = load_model(model, revision, hub=hub)
     result = run_rollout(world_model, checkpoint, options)
     table = Table(show_header=False, box=None, pad_edge=False)

@@ -84,13 +84,14 @@ def read_window(dataset, spec: DataSpec, episode: int, start: int, stop: int) ->
 
 
 def dataset_context(path: str | Path, spec: DataSpec, *, episode: int, start: int, length: int, steps: int) -> Context:
-    """``length`` frames of ``episode`` from ``start``, with up to ``steps`` recorded steps after them."""
+    """``length`` frames of ``episode`` (negative: from the end) from ``start``, with up to ``steps`` recorded after."""
     from wm.core.data.dataset import open_dataset
 
     dataset = open_dataset(path)
     check_compatible(dataset.spec, spec, path)
-    if not 0 <= episode < dataset.num_episodes:
-        raise WMError(f"--episode {episode}: {path} holds episodes 0..{dataset.num_episodes - 1}")
+    if not -dataset.num_episodes <= episode < dataset.num_episodes:
+        raise WMError(f"--episode {episode}: {path} holds episodes 0..{dataset.num_episodes - 1} (-1 is the last)")
+    episode %= dataset.num_episodes
     size = int(dataset.lengths[episode])
     if length < 1 or start < 0 or start + length > size:
         raise WMError(

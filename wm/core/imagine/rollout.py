@@ -4,6 +4,7 @@ Output: N pictures, one per imagined step (the context itself is not repeated). 
 ``batch`` B > 1 the B futures imagined from the same context are tiled in a grid. With
 ``compare`` every picture is [real | imagined ...] side by side, each under a label row
 ("real #5", "imagined #5  LEFT"), where real frame t is what the recorded action t produced.
+With ``each_action`` the picture is the per-action grid of ``grid.py`` instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from wm.core.errors import WMError
 from wm.core.imagine.actions import action_label, parse_actions
 from wm.core.imagine.context import Context, checkpoint_context, dataset_context, default_context_length
 from wm.core.imagine.engine import ImaginationEngine
+from wm.core.imagine.grid import each_action_video, held_actions
 from wm.core.imagine.video import FORMATS, labelled, tile, to_pictures, upscale, write_video
 from wm.core.models.base import WorldModelBase
 
@@ -41,6 +43,7 @@ class RolloutOptions:
     compare: bool = False
     batch: int = 1
     seed: int = 0
+    each_action: bool = False  # one tile per action held throughout (grid.py), truth tiles with data
 
 
 @dataclass
@@ -57,35 +60,54 @@ class RolloutResult:
 
 
 def run_rollout(model: WorldModelBase, checkpoint: Checkpoint, options: RolloutOptions) -> RolloutResult:
-    """Imagine from the asked-for context with the asked-for actions and write the video."""
+    """Imagine from the asked-for context with the asked-for actions (or each action) and write the video."""
     options = _checked(options)
     spec = model.spec
-    if options.data is not None:
-        length = options.context or default_context_length(checkpoint)
-        context = dataset_context(
-            options.data, spec, episode=options.episode, start=options.start, length=length, steps=options.steps
-        )
-    else:
-        context = checkpoint_context(checkpoint, options.episode, options.context)
-    if options.compare and len(context.next_frames) < options.steps:
+    if options.each_action:
+        held_actions(spec, options.steps)  # a continuous or too large action space fails before any reading
+    context = _context(checkpoint, spec, options)
+    engine = ImaginationEngine(model)
+    with torch.random.fork_rng(devices=[]):
+        if options.each_action:
+            video, batch, seconds = each_action_video(engine, context, options.steps, options.scale, options.seed)
+        else:
+            video, batch, seconds = _imagine(engine, context, spec, options)
+    write_video(options.output, video, options.fps)
+    return RolloutResult(options.output, context.source, options.steps, batch, seconds)
+
+
+def _context(checkpoint: Checkpoint, spec: DataSpec, options: RolloutOptions) -> Context:
+    """The context to imagine from; with a truth to show, it must be followed by ``--steps`` recorded steps."""
+    if options.data is None:
+        return checkpoint_context(checkpoint, options.episode, options.context)
+    length = options.context or default_context_length(checkpoint)
+    context = dataset_context(
+        options.data, spec, episode=options.episode, start=options.start, length=length, steps=options.steps
+    )
+    if (options.compare or options.each_action) and len(context.next_frames) < options.steps:
+        flag = "--compare" if options.compare else "--each-action --data"
         raise WMError(
-            f"--compare: {context.source} is followed by {len(context.next_frames)} recorded frames, "
+            f"{flag}: {context.source} is followed by {len(context.next_frames)} recorded frames, "
             f"expected --steps {options.steps}; lower --steps or --start"
         )
+    return context
+
+
+def _imagine(
+    engine: ImaginationEngine, context: Context, spec: DataSpec, options: RolloutOptions
+) -> tuple[np.ndarray, int, float]:
+    """(video, futures imagined, seconds imagining) for ``--actions`` over ``--batch`` futures."""
     text = options.actions or ("data" if options.compare else "random")
     rng = np.random.default_rng(options.seed)
     actions = parse_actions(text, spec, steps=options.steps, batch=options.batch, rng=rng, recorded=context.next_actions)
-    engine = ImaginationEngine(model)
     frames = np.repeat(context.frames[None], options.batch, axis=0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(options.seed)
-        began = time.perf_counter()
-        engine.reset(frames, np.repeat(context.actions[None], options.batch, axis=0))
-        imagined = engine.rollout(actions)
-        seconds = time.perf_counter() - began
+    torch.manual_seed(options.seed)
+    began = time.perf_counter()
+    engine.reset(frames, np.repeat(context.actions[None], options.batch, axis=0))
+    imagined = engine.rollout(actions)
+    seconds = time.perf_counter() - began
     video = _compose(upscale(to_pictures(imagined), options.scale), context, actions, spec, options)
-    write_video(options.output, video, options.fps)
-    return RolloutResult(options.output, context.source, options.steps, options.batch, seconds)
+    return video, options.batch, seconds
 
 
 def _checked(options: RolloutOptions) -> RolloutOptions:
@@ -101,6 +123,11 @@ def _checked(options: RolloutOptions) -> RolloutOptions:
         )
     if options.compare and options.data is None:
         raise WMError("--compare shows the recorded truth beside the imagination: pass --data FILE")
+    if options.each_action and (options.compare or options.actions is not None or options.batch != 1):
+        raise WMError(
+            "--each-action imagines one future per action (and the recorded one with --data); "
+            "drop --compare, --actions and --batch"
+        )
     if options.compare and options.actions not in (None, "data"):
         raise WMError(f"--compare imagines with the recorded actions; drop --actions {options.actions} or use --actions data")
     return options
