@@ -39,6 +39,8 @@ def train(
         from wm.core.training import resume_run
 
         config, checkpoint = resume_run(resume, overrides or [])
+        if checkpoint is None and int(os.environ.get("RANK", "0")) == 0:
+            console().print(f"[yellow]{resume} holds no complete checkpoint[/]: starting again from step 0", soft_wrap=True)
     else:
         config = resolve_config(presets, overrides)
     if print_only:
@@ -167,20 +169,10 @@ def _duration(seconds: float) -> str:
 
 
 def _print_evaluation(results: dict[str, float]) -> None:
-    """Held-out scores: one row per method and horizon."""
-    from rich.table import Table
+    """Held-out scores, as `wm eval` shows them."""
+    from wm.cli.rollout import show_evaluation
 
-    rows: dict[tuple[str, str], dict[str, float]] = {}
-    for key, value in results.items():
-        method, metric_at = key.split("/", 1)
-        metric, horizon = metric_at.split("@")
-        rows.setdefault((method, horizon), {})[metric] = value
-    table = Table(title="held-out imagination (open loop)")
-    for column in ("method", "horizon", "mse", "psnr", "ssim"):
-        table.add_column(column)
-    for (method, horizon), scores in rows.items():
-        table.add_row(method, horizon, *(f"{scores.get(m, float('nan')):.4g}" for m in ("mse", "psnr", "ssim")))
-    console().print(table)
+    show_evaluation(results)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from wm.core.errors import WMError
 from wm.core.files import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,12 @@ class MetricsLog:
         self.writer = _summary_writer(tensorboard_dir) if tensorboard_dir is not None else None
 
     def truncate_after(self, step: int) -> None:
-        """Drop lines logged after ``step`` (a crash after the last checkpoint), so resume does not repeat them."""
+        """Drop lines logged after ``step`` (a crash after the last checkpoint), so resume does not repeat
+        them, and a last line that a kill tore in half."""
         if not self.path.is_file():
             return
-        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        write_text_atomic(self.path, "".join(line + "\n" for line in kept))
+        kept = [record for record in read_metrics(self.path) if record["step"] <= step]
+        write_text_atomic(self.path, "".join(json.dumps(record) + "\n" for record in kept))
 
     def write(self, record: dict[str, Any], prefix: str = "train") -> None:
         """Append one record (must hold ``step``); numeric fields also go to TensorBoard as ``prefix/key``."""
@@ -108,5 +110,17 @@ def _summary_writer(folder: Path) -> Any:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """All records of a metrics.jsonl file."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+    """All records of a metrics.jsonl file; a torn last line (the run was killed while appending it)
+    is left out, a bad line anywhere else raises WMError naming it."""
+    lines = Path(path).read_text().split("\n")  # a complete file ends in "\n": its last piece is ""
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line) if line else None
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise WMError(f"{path}: line {number} is not a JSON record (expected one per line)") from None
+        if record is not None:
+            records.append(record)
+    return records

@@ -2,7 +2,8 @@
 
 Overrides that would change the model (``model.*``, ``data.image_size``) are refused: the saved
 weights would no longer fit. Anything else may change, e.g. a larger ``train.epochs`` extends a
-finished run, a new ``data.path`` follows moved data.
+finished run, a new ``data.path`` follows moved data. A run killed before its first checkpoint was
+complete has only its config.yaml: it continues from step 0 (no checkpoint is returned).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from wm.core.checkpoint import Checkpoint
+from wm.core.checkpoint import Checkpoint, load_checkpoint
 from wm.core.config import Config, config_from_dict
 from wm.core.config.loader import deep_merge, parse_override
 from wm.core.errors import WMError
-from wm.core.loading import resolve_checkpoint
+from wm.core.training.run_folder import RunFolder
 
 FIXED = ("model", "data.image_size")
 
@@ -29,15 +30,17 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def resume_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, Checkpoint]:
-    """The config to continue ``run_dir`` with and the checkpoint to continue from."""
+def resume_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Config, Checkpoint | None]:
+    """The config to continue ``run_dir`` with and the checkpoint to continue from (None: from step 0)."""
     path = Path(run_dir)
-    if not path.is_dir():
-        raise WMError(f"--resume {path}: not a run folder (expected runs/NAME with checkpoints/)")
-    checkpoint = resolve_checkpoint(str(path))
-    if checkpoint.training is None:
+    folder = RunFolder(path)
+    found = folder.newest_checkpoint()
+    checkpoint = load_checkpoint(found) if found is not None else None
+    saved = checkpoint.config if checkpoint is not None else folder.saved_config()
+    if saved is None:
+        raise WMError(f"--resume {path}: not a run folder (expected runs/NAME with config.yaml and checkpoints/)")
+    if checkpoint is not None and checkpoint.training is None:
         raise WMError(f"--resume {path}: its checkpoint holds weights only, no training state to continue")
-    saved = checkpoint.config
     updates = [(text, parse_override(text)) for text in overrides]
     merged = dict(saved)
     for _, update in updates:

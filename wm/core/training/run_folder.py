@@ -2,6 +2,10 @@
 
 ``checkpoints/last.pt`` is a relative symlink to the newest checkpoint, replaced atomically
 (a new link under a temporary name, then renamed: ``wm.core.files.atomic_path``) so it never dangles mid-update.
+
+A run killed at any instant (SIGKILL, power loss) leaves complete files under their names and at
+most some temporary files of unfinished writes: those are ignored and removed when the folder is
+opened again, and a run with no complete checkpoint starts again from step 0.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from wm.core.config import Config, config_to_yaml
 from wm.core.errors import WMError
-from wm.core.files import atomic_path, write_text_atomic
+from wm.core.files import atomic_path, remove_leftovers, write_text_atomic
 
 LAST = "last.pt"
 
@@ -41,15 +48,37 @@ class RunFolder:
         return cls(Path(config.run.dir) / name)
 
     def create(self, config: Config, *, resume: bool = False) -> None:
-        """Make the folders and write config.yaml; a fresh run refuses a folder that has checkpoints."""
-        if not resume and self.checkpoints.is_dir() and any(self.checkpoints.glob("*.pt")):
+        """Make the folders and write config.yaml, dropping what killed writes left; a fresh run
+        refuses a folder that has complete checkpoints."""
+        if not resume and self.checkpoint_files():
             raise WMError(
                 f"run folder {self.path} already holds checkpoints; continue it with "
                 f"`wm train --resume {self.path}` or choose another run.name"
             )
-        self.samples.mkdir(parents=True, exist_ok=True)
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.config_file, config_to_yaml(config))
+        for folder in (self.path, self.samples, self.checkpoints):
+            remove_leftovers(folder)
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.config_file, config_to_yaml(config))  # first: a folder with files has its config
+        self.samples.mkdir(exist_ok=True)
+        self.checkpoints.mkdir(exist_ok=True)
+
+    def saved_config(self) -> dict[str, Any] | None:
+        """The config.yaml the run was started with, as a dict; None when it was never written."""
+        if not self.config_file.is_file():
+            return None
+        data = yaml.safe_load(self.config_file.read_text())
+        if not isinstance(data, dict):
+            raise WMError(f"{self.config_file}: expected a mapping of config keys (written by wm train)")
+        return data
+
+    def checkpoint_files(self) -> list[Path]:
+        """The complete checkpoints in checkpoints/ (not ``last.pt``, not temporary files)."""
+        if not self.checkpoints.is_dir():
+            return []
+        return sorted(
+            p for p in self.checkpoints.glob("*.pt")
+            if not p.name.startswith(".") and p.name != LAST and p.is_file() and not p.is_symlink()
+        )  # fmt: skip
 
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch_{epoch}.pt"
@@ -66,8 +95,11 @@ class RunFolder:
             tmp.unlink()  # the helper's placeholder file: the link takes its name
             os.symlink(target.name, tmp)
 
-    def last_good(self) -> Path | None:
-        """The file ``last.pt`` points at, when there is one."""
-        return self.last.resolve() if self.last.exists() else None
+    def newest_checkpoint(self) -> Path | None:
+        """The checkpoint to continue from: the one ``last.pt`` points at; without it (a run killed
+        between writing its first checkpoint and linking it) the newest complete one; else None."""
+        if self.last.is_file():
+            return self.last.resolve()
+        return max(self.checkpoint_files(), key=lambda p: p.stat().st_mtime_ns, default=None)
 
 

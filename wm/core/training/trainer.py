@@ -175,9 +175,9 @@ class Trainer:
             return None
         self.folder.create(self.config, resume=self.resumed)
         metrics = MetricsLog(self.folder.metrics_file, self.folder.tensorboard)
+        metrics.truncate_after(self.step)  # lines of a killed run past its checkpoint (all, from step 0)
         if self.resumed:
-            metrics.truncate_after(self.step)
-            self.last_checkpoint = self.folder.last_good()
+            self.last_checkpoint = self.folder.newest_checkpoint()
         return metrics
 
     def _emit(self, kind: str, stop: StopRequest, **fields: Any) -> None:
