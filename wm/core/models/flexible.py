@@ -35,7 +35,7 @@ from wm.core.models.backbones import (
     VideoDecoderWrapper,
     VisionEncoderWrapper,
 )
-from wm.core.models.backbones.sources import build_class
+from wm.core.models.backbones.registry import build_plugin
 from wm.core.models.base import Imagined, WorldModelBase
 
 LOSSES = ("latent", "pixel")
@@ -70,21 +70,24 @@ class FlexibleWorldModel(WorldModelBase):
     Building from a Hub id or folder rewrites ``config.vision`` / ``config.backbone`` in place to the
     full transformers config (and preprocessing) they resolved to, so a checkpoint of this model's
     config rebuilds the same architecture with no network; the weights come from the checkpoint.
+    Plug-ins (``*.module``, ``manipulator``) are registered names; ``trust_remote_code`` also
+    allows import paths (see ``wm.core.models.backbones.registry``).
     """
 
-    def __init__(self, config: ModelConfig, spec: DataSpec) -> None:
+    def __init__(self, config: ModelConfig, spec: DataSpec, *, trust_remote_code: bool = False) -> None:
         super().__init__(config, spec)
-        self.encoder = VisionEncoderWrapper.from_config(config.vision, spec.channels, spec.height)
-        self.backbone = LLMBackboneWrapper.from_config(config.backbone)
+        trust = {"trust_remote_code": trust_remote_code}
+        self.encoder = VisionEncoderWrapper.from_config(config.vision, spec.channels, spec.height, **trust)
+        self.backbone = LLMBackboneWrapper.from_config(config.backbone, **trust)
         tokens, dv, d = self.encoder.tokens, self.encoder.dim, self.backbone.hidden_size
         self.projection = Projection(dv, d)
         self.action_embed = nn.Embedding(spec.num_actions, d) if spec.discrete else nn.Linear(spec.num_actions, d)
         shape = (spec.channels, spec.height, spec.width)
-        self.decoder = VideoDecoderWrapper.from_config(config.decoder, tokens, dv, shape)
+        self.decoder = VideoDecoderWrapper.from_config(config.decoder, tokens, dv, shape, **trust)
         self.collector = self._attach_hooks()
         dims = self._probe_dims() if config.manipulator else {}
         self.manipulator: LayerManipulator = (
-            build_class(config.manipulator, config.manipulator_kwargs, LayerManipulator, "model.manipulator", dims)
+            build_plugin(config.manipulator, config.manipulator_kwargs, LayerManipulator, "model.manipulator", dims, **trust)
             if config.manipulator
             else LayerManipulator(dims)
         )

@@ -17,7 +17,7 @@ from wm.core.loading import load_model
 from wm.core.models import build_model
 from wm.core.models.flexible import FlexibleWorldModel
 
-ALIGN = "wm.core.models.backbones.manipulator:LinearProbeAlignment"
+ALIGN = "linear_probe_alignment"  # registered by wm itself
 
 
 def train(model: FlexibleWorldModel, batch: dict[str, torch.Tensor], steps: int) -> list[float]:
@@ -177,7 +177,7 @@ class ConvEncoder(nn.Module):
         return self.net(pixels)
 
 
-def test_user_encoder_by_set_module_and_by_import_path(hf_models, flexible_config, moving_square, tmp_path, monkeypatch, spec):
+def test_user_encoder_by_set_module_and_by_trusted_import_path(hf_models, flexible_config, moving_square, tmp_path, monkeypatch, spec):
     model = build_model(flexible_config(hf_models["dinov2"], hf_models["llama"]), spec)
     with pytest.raises(WMError, match="set_module\\('encoder'\\).*is \\(4, 4\\), the model needs \\(4, 16\\)"):
         model.set_module("encoder", ConvEncoder(width=4))
@@ -200,13 +200,16 @@ def test_user_encoder_by_set_module_and_by_import_path(hf_models, flexible_confi
     config = Config(model=flexible_config("", hf_models["llama"]))
     config.model.vision.module, config.model.vision.module_kwargs = "my_encoders:ConvEncoder", {"width": 16}
     config.model.vision.hook_layers = ["net.0"]
-    built = build_model(config.model, spec)
+    with pytest.raises(WMError, match="is an import path.*--trust-remote-code"):
+        build_model(config.model, spec)
+    assert "my_encoders" not in sys.modules  # refused before anything was imported
+    built = build_model(config.model, spec, trust_remote_code=True)
     assert (built.encoder.tokens, built.encoder.dim) == (4, 16)
     train(built, moving_square(), 2)
     assert built.loss(moving_square())[0].isfinite()
     with pytest.raises(WMError, match="not a subclass of torch.nn"):
         config.model.vision.module = "subprocess:run"
-        build_model(config.model, spec)
+        build_model(config.model, spec, trust_remote_code=True)
     sys.modules.pop("my_encoders", None)
 
 

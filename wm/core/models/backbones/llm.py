@@ -20,13 +20,8 @@ from torch import nn
 from wm.core.config.schema import BackboneConfig
 from wm.core.errors import WMError
 from wm.core.models.backbones.collector import hook_targets
-from wm.core.models.backbones.sources import (
-    DTYPES,
-    build_class,
-    describe,
-    load_transformers,
-    set_trainable,
-)
+from wm.core.models.backbones.registry import build_plugin
+from wm.core.models.backbones.sources import DTYPES, describe, load_transformers, set_trainable
 
 
 def block_causal_mask(
@@ -53,8 +48,11 @@ class LLMBackboneWrapper(nn.Module):
         self._hf = hasattr(model, "get_input_embeddings")
 
     @classmethod
-    def from_config(cls, cfg: BackboneConfig) -> LLMBackboneWrapper:
-        """Build from ``model.backbone``; a pretrained source rewrites ``cfg`` to its offline form."""
+    def from_config(cls, cfg: BackboneConfig, *, trust_remote_code: bool = False) -> LLMBackboneWrapper:
+        """Build from ``model.backbone``; a pretrained source rewrites ``cfg`` to its offline form.
+
+        ``trust_remote_code`` lets ``cfg.module`` be an import path (see ``registry``).
+        """
         if cfg.name_or_path or not cfg.module:
             model = load_transformers(cfg.name_or_path, cfg.config, "model.backbone")
             model.set_input_embeddings(nn.Identity())  # a vocabulary table the world model never uses
@@ -63,7 +61,9 @@ class LLMBackboneWrapper(nn.Module):
             if cfg.gradient_checkpointing:
                 _checkpoint_activations(model)
         else:
-            model = build_class(cfg.module, cfg.module_kwargs, nn.Module, "model.backbone.module")
+            model = build_plugin(
+                cfg.module, cfg.module_kwargs, nn.Module, "model.backbone.module", trust_remote_code=trust_remote_code
+            )
         model = model.to(DTYPES[cfg.dtype])
         set_trainable(model, not cfg.freeze and cfg.lora.r == 0)
         if cfg.lora.r > 0:

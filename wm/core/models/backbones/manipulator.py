@@ -8,8 +8,8 @@ one ``loss`` call, keyed ``"vision.<spec>"`` / ``"backbone.<spec>"`` (``spec`` a
 - ``backbone.*``: (B, T-1, K, Db) for each of the T-1 input blocks, block t = frame t's tokens
   then action t's token (K = tokens per frame + 1).
 
-Pick one in config by import path: ``model.manipulator=my_pkg.mod:MyManipulator`` with
-``model.manipulator_kwargs``; its constructor receives ``dims`` (key -> last dimension) first.
+Pick one in config by its registered name (see ``registry``): ``model.manipulator=linear_probe_alignment``
+with ``model.manipulator_kwargs``; its constructor receives ``dims`` (key -> last dimension) first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wm.core.errors import WMError
+from wm.core.models.backbones.registry import register_module
 
 
 class LayerManipulator(nn.Module):
@@ -42,6 +43,7 @@ class LayerManipulator(nn.Module):
         return {}
 
 
+@register_module("linear_probe_alignment")
 class LinearProbeAlignment(LayerManipulator):
     """Align a backbone layer with a vision layer through a linear probe (REPA-style, Yu et al. 2024).
 

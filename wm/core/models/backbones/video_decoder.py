@@ -5,7 +5,7 @@ features (N, tokens, dim) -> frames (N, C, H, W), float, in [0, 1] once clamped.
 (one cell per token), other features (a pooled vector) go through a Linear to a 4x4 grid; then
 stride-2 transposed convolutions up to the frame size. ``vae``: a pretrained diffusers
 AutoencoderKL (optional extra ``wm[vae]``) whose frozen decoder renders a latent grid that a
-trainable conv adapter predicts from the features. ``module``: a user nn.Module class built as
+trainable conv adapter predicts from the features. ``module``: a registered plug-in class built as
 ``Class(tokens=, dim=, channels=, height=, width=, **module_kwargs)`` with the same contract.
 """
 
@@ -19,7 +19,8 @@ from torch import nn
 
 from wm.core.config.schema import VideoDecoderConfig
 from wm.core.errors import WMError
-from wm.core.models.backbones.sources import build_class, describe, set_trainable
+from wm.core.models.backbones.registry import build_plugin
+from wm.core.models.backbones.sources import describe, set_trainable
 
 
 class ConvFrameDecoder(nn.Module):
@@ -116,11 +117,15 @@ class VideoDecoderWrapper(nn.Module):
             )
 
     @classmethod
-    def from_config(cls, cfg: VideoDecoderConfig, tokens: int, dim: int, shape: tuple[int, int, int]) -> VideoDecoderWrapper:
+    def from_config(
+        cls, cfg: VideoDecoderConfig, tokens: int, dim: int, shape: tuple[int, int, int], *, trust_remote_code: bool = False
+    ) -> VideoDecoderWrapper:
+        """Build from ``model.decoder``; ``trust_remote_code`` lets ``cfg.module`` be an import path."""
         channels, height, width = shape
         if cfg.kind == "module":
             sizes = {"tokens": tokens, "dim": dim, "channels": channels, "height": height, "width": width}
-            decoder = build_class(cfg.module, {**sizes, **cfg.module_kwargs}, nn.Module, "model.decoder.module")
+            kwargs = {**sizes, **cfg.module_kwargs}
+            decoder = build_plugin(cfg.module, kwargs, nn.Module, "model.decoder.module", trust_remote_code=trust_remote_code)
         elif cfg.kind == "vae":
             decoder = VaeFrameDecoder(load_vae(cfg), tokens, dim, channels, height, width, cfg.depth)
         else:

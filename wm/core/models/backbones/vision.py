@@ -19,13 +19,8 @@ from torch import nn
 from wm.core.config.schema import VisionConfig
 from wm.core.errors import WMError
 from wm.core.models.backbones.collector import hook_targets
-from wm.core.models.backbones.sources import (
-    DTYPES,
-    build_class,
-    describe,
-    load_transformers,
-    set_trainable,
-)
+from wm.core.models.backbones.registry import build_plugin
+from wm.core.models.backbones.sources import DTYPES, describe, load_transformers, set_trainable
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -57,8 +52,13 @@ class VisionEncoderWrapper(nn.Module):
         self.tokens, self.dim = probe.shape[1:]
 
     @classmethod
-    def from_config(cls, cfg: VisionConfig, channels: int, frame_size: int) -> VisionEncoderWrapper:
-        """Build from ``model.vision``; a pretrained source rewrites ``cfg`` to its offline form."""
+    def from_config(
+        cls, cfg: VisionConfig, channels: int, frame_size: int, *, trust_remote_code: bool = False
+    ) -> VisionEncoderWrapper:
+        """Build from ``model.vision``; a pretrained source rewrites ``cfg`` to its offline form.
+
+        ``trust_remote_code`` lets ``cfg.module`` be an import path (see ``registry``).
+        """
         if cfg.name_or_path or not cfg.module:
             model = load_transformers(cfg.name_or_path, cfg.config, "model.vision", _vision_tower)
             processor = _processor_dict(cfg.name_or_path) if cfg.name_or_path else {}
@@ -70,7 +70,9 @@ class VisionEncoderWrapper(nn.Module):
                 cfg.name_or_path, cfg.config = "", describe(model)
                 cfg.image_size, cfg.mean, cfg.std = size, mean, std
         else:
-            model = build_class(cfg.module, cfg.module_kwargs, nn.Module, "model.vision.module")
+            model = build_plugin(
+                cfg.module, cfg.module_kwargs, nn.Module, "model.vision.module", trust_remote_code=trust_remote_code
+            )
             size, model_channels = cfg.image_size or frame_size, channels
             grey = [0.5] * channels
             mean = cfg.mean or (IMAGENET_MEAN if channels == 3 else grey)
