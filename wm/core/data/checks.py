@@ -17,6 +17,7 @@ Layout = Literal["channels_first", "channels_last"]
 CHANNEL_COUNTS = (1, 3, 4)
 FLOAT_SAMPLE_EPISODES = 4  # float frames: episodes (spread over the data) whose first frames are checked
 FLOAT_SAMPLE_FRAMES = 16
+MAX_FRAME_PIXELS = 4096 * 4096  # height x width of one frame; larger frames are refused before any is read
 
 
 def frame_layout(path: Path | str, key: str, shape: tuple[int, ...], lead: int) -> Layout:
@@ -31,6 +32,13 @@ def frame_layout(path: Path | str, key: str, shape: tuple[int, ...], lead: int) 
     if shape[-1] in CHANNEL_COUNTS:
         return "channels_last"
     raise WMError(f"{path}: '{key}' has shape {shape}; expected 1, 3 or 4 channels at axis {lead} or last")
+
+
+def frame_size(path: Path | str, key: str, height: int, width: int) -> None:
+    """A frame of at most MAX_FRAME_PIXELS pixels, checked on a declared size before decoding."""
+    if int(height) * int(width) > MAX_FRAME_PIXELS:
+        raise WMError(f"{path}: '{key}' has {height}x{width} frames; expected at most {MAX_FRAME_PIXELS:,} pixels "
+                      "per frame (4096x4096)")
 
 
 def frame_dtype(path: Path | str, key: str, dtype: np.dtype) -> None:

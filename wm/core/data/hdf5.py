@@ -3,7 +3,9 @@
 Keys: ``frames`` (N,T,C,H,W) or (N,T,H,W,C), uint8 or float in [0, 255]; ``actions`` (N,T) integers
 or (N,T,A) floats; optional ``lengths`` (N,), ``rewards`` (N,T), ``terminals`` (N,T). Attributes
 ``action_names``, ``fps``, ``num_actions`` and ``source`` are used when present. Frames stay on disk
-and are read window by window; actions, rewards and terminals (small) are held in memory.
+and are read window by window; the steps inside episodes of actions, rewards and terminals (a few
+bytes per step, padding dropped) are held in memory. Every key is opened through hdf5_guard (no
+other file is read) and its shape is checked against its stored bytes before anything is allocated.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from wm.core.data import checks
+from wm.core.data import checks, hdf5_guard
 from wm.core.data.dataset import EpisodeDataset, window_dict
 from wm.core.data.frames import to_uint8_chw
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
+
+READ_BYTES = 16 << 20  # at most this much padded per-step data is read at once when opening
 
 
 def _h5py() -> Any:
@@ -42,30 +46,30 @@ class Hdf5Episodes(EpisodeDataset):
             raise
 
     def _load(self, f: Any) -> None:
-        for key in ("frames", "actions"):
-            if key not in f or not isinstance(f[key], _h5py().Dataset):
-                raise WMError(f"{self.path}: no '{key}' dataset; found keys {sorted(f.keys())}, "
-                              "expected 'frames' and 'actions'")
-        frames = f["frames"]
+        frames, actions = (self._required(f, key) for key in ("frames", "actions"))
         self.layout = checks.frame_layout(self.path, "frames", frames.shape, lead=2)
         checks.frame_dtype(self.path, "frames", frames.dtype)
         n, t = frames.shape[:2]
         if n == 0 or t == 0:
             raise WMError(f"{self.path}: 'frames' has shape {frames.shape}; expected at least one episode of one step")
-        self.lengths = self._lengths(f, n, t)
-        actions = f["actions"][()]
+        channels = frames.shape[2] if self.layout == "channels_first" else frames.shape[-1]
+        height, width = frames.shape[3:5] if self.layout == "channels_first" else frames.shape[2:4]
+        checks.frame_size(self.path, "frames", height, width)
         checks.same_shape(self.path, "actions", actions.shape, (n, t), "N episodes and T steps of 'frames'")
-        valid = np.arange(t)[None, :] < self.lengths[:, None]  # (N, T) steps inside their episode; padding is ignored
-        kind = checks.action_kind(self.path, "actions", actions, lead=2, values=actions[valid])
-        self._actions = actions.astype(np.int64 if kind == "discrete" else np.float32)
-        self._rewards = self._optional(f, "rewards", (n, t), np.float32, valid)
-        self._terminals = self._optional(f, "terminals", (n, t), np.bool_, valid)
+        self.lengths = self._lengths(f, actions)
+        self._offsets = np.concatenate([[0], np.cumsum(self.lengths)])  # episode e is steps [offsets[e], offsets[e+1])
+        hdf5_guard.check_stored(self.path, "frames", frames, self.total_steps * hdf5_guard.row_bytes(frames))
+        steps = self._steps(actions, "actions")
+        kind = checks.action_kind(self.path, "actions", actions, lead=2, values=steps)
+        self._actions = steps.astype(np.int64 if kind == "discrete" else np.float32)
+        self._rewards = self._optional(f, "rewards", (n, t), np.float32)
+        self._terminals = self._optional(f, "terminals", (n, t), np.bool_)
         if frames.dtype != np.uint8:
             self._check_float_frames()
-        attrs = dict(f.attrs)
+        attrs = f.attrs  # only the attributes wm uses are read
         names = tuple(str(x) for x in np.atleast_1d(attrs.get("action_names", [])))
         if kind == "discrete":
-            used = int(self._actions[valid].max()) + 1  # every episode has at least one step
+            used = int(self._actions.max()) + 1  # every episode has at least one step
             num_actions = int(attrs.get("num_actions", max(used, len(names))))
             if num_actions < used:
                 raise WMError(f"{self.path}: attribute num_actions={num_actions} but 'actions' holds {used - 1}; "
@@ -73,8 +77,6 @@ class Hdf5Episodes(EpisodeDataset):
         else:
             num_actions = int(self._actions.shape[-1])
         checks.action_names(self.path, names, num_actions if kind == "discrete" else 0)
-        channels = frames.shape[2] if self.layout == "channels_first" else frames.shape[-1]
-        height, width = frames.shape[3:5] if self.layout == "channels_first" else frames.shape[2:4]
         fps = attrs.get("fps")
         self.source = str(attrs.get("source") or self.path)
         self.spec = DataSpec(
@@ -82,6 +84,13 @@ class Hdf5Episodes(EpisodeDataset):
             num_actions=num_actions, action_names=names, has_rewards=self._rewards is not None,
             has_terminals=self._terminals is not None, fps=float(fps) if fps is not None and fps > 0 else None,
         )
+
+    def _required(self, f: Any, key: str) -> Any:
+        data = hdf5_guard.dataset(f, self.path, key)
+        if not isinstance(data, _h5py().Dataset):
+            raise WMError(f"{self.path}: no '{key}' dataset; found keys {sorted(f.keys())}, "
+                          "expected 'frames' and 'actions'")
+        return data
 
     def _open(self) -> Any:
         """The file handle of this process (reopened after fork or unpickling)."""
@@ -91,7 +100,7 @@ class Hdf5Episodes(EpisodeDataset):
             except OSError as err:
                 raise WMError(f"{self.path}: not a readable HDF5 file ({err}); expected an HDF5 dataset") from None
             self._pid = os.getpid()
-            self._frames = self._file.get("frames")
+            self._frames = hdf5_guard.dataset(self._file, self.path, "frames")
         return self._file
 
     def _stored_frames(self) -> Any:
@@ -104,26 +113,57 @@ class Hdf5Episodes(EpisodeDataset):
             self._file.close()
         self._file = self._frames = None
 
-    def _lengths(self, f: Any, n: int, t: int) -> np.ndarray:
-        if "lengths" not in f:
+    def _lengths(self, f: Any, actions: Any) -> np.ndarray:
+        """Steps per episode: the 'lengths' dataset, else T for every episode (checked against the
+        stored 'actions' first, so that a forged N x T allocates nothing)."""
+        n, t = actions.shape[:2]
+        data = hdf5_guard.dataset(f, self.path, "lengths")
+        if data is None:
+            hdf5_guard.check_stored(self.path, "actions", actions, n * t * hdf5_guard.row_bytes(actions))
             return np.full(n, t, dtype=np.int64)
-        lengths = f["lengths"][()]
-        if lengths.shape != (n,) or not np.issubdtype(lengths.dtype, np.integer):
-            raise WMError(f"{self.path}: 'lengths' has shape {lengths.shape} dtype {lengths.dtype}; "
-                          f"expected ({n},) integers (one per episode)")
+        if not isinstance(data, _h5py().Dataset) or data.shape != (n,) or not np.issubdtype(data.dtype, np.integer):
+            found = f"shape {data.shape} dtype {data.dtype}" if isinstance(data, _h5py().Dataset) else "a group"
+            raise WMError(f"{self.path}: 'lengths' has {found}; expected ({n},) integers (one per episode)")
+        hdf5_guard.check_stored(self.path, "lengths", data, n * data.dtype.itemsize)
+        lengths = data[()]
         if lengths.min() < 1 or lengths.max() > t:
             raise WMError(f"{self.path}: 'lengths' has values in [{lengths.min()}, {lengths.max()}]; "
                           f"expected values in [1, {t}] (T of 'frames')")
         return lengths.astype(np.int64)
 
-    def _optional(self, f: Any, key: str, shape: tuple[int, int], dtype: type, valid: np.ndarray) -> np.ndarray | None:
-        if key not in f:
+    def _optional(self, f: Any, key: str, shape: tuple[int, int], dtype: type) -> np.ndarray | None:
+        data = hdf5_guard.dataset(f, self.path, key)
+        if data is None:
             return None
-        values = f[key][()]
-        if values.shape != shape:
-            raise WMError(f"{self.path}: '{key}' has shape {values.shape}; expected {shape} like 'actions'")
-        checks.finite(self.path, key, values[valid])
+        if not isinstance(data, _h5py().Dataset) or data.shape != shape:
+            found = f"shape {data.shape}" if isinstance(data, _h5py().Dataset) else "a group"
+            raise WMError(f"{self.path}: '{key}' has {found}; expected {shape} like 'actions'")
+        values = self._steps(data, key)
+        checks.finite(self.path, key, values)
         return values.astype(dtype)
+
+    def _steps(self, data: Any, key: str) -> np.ndarray:
+        """The steps inside their episodes of an (N, T, ...) dataset, concatenated to (total_steps, ...).
+
+        Its size is checked against the stored bytes first; episodes are read a few at a time so that
+        padding past their ends is never held in memory.
+        """
+        if data.dtype.kind not in "biuf":
+            raise WMError(f"{self.path}: '{key}' has dtype {data.dtype}; expected numbers")
+        step = hdf5_guard.row_bytes(data)
+        hdf5_guard.check_stored(self.path, key, data, self.total_steps * step)
+        out = np.empty((self.total_steps, *data.shape[2:]), dtype=data.dtype)
+        lo = 0
+        while lo < self.num_episodes:
+            hi, longest = lo + 1, int(self.lengths[lo])
+            while hi < self.num_episodes and (hi + 1 - lo) * max(longest, self.lengths[hi]) * step <= READ_BYTES:
+                longest = max(longest, int(self.lengths[hi]))
+                hi += 1
+            block = data[lo:hi, :longest]
+            for row, episode in enumerate(range(lo, hi)):
+                out[self._offsets[episode] : self._offsets[episode + 1]] = block[row, : self.lengths[episode]]
+            lo = hi
+        return out
 
     def _check_float_frames(self) -> None:
         """Finite and in [0, 255] on the first frames of a few episodes spread over the file."""
@@ -135,13 +175,13 @@ class Hdf5Episodes(EpisodeDataset):
     def read(self, episode: int, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
         start, stop = self._window(episode, start, stop)
         frames = to_uint8_chw(self._stored_frames()[episode, start:stop], self.layout)
-        rewards = None if self._rewards is None else self._rewards[episode, start:stop]
-        terminals = None if self._terminals is None else self._terminals[episode, start:stop]
-        return window_dict(frames, self._actions[episode, start:stop], rewards, terminals)
+        steps = slice(self._offsets[episode] + start, self._offsets[episode] + stop)
+        rewards = None if self._rewards is None else self._rewards[steps]
+        terminals = None if self._terminals is None else self._terminals[steps]
+        return window_dict(frames, self._actions[steps], rewards, terminals)
 
     def all_steps(self, key: str) -> np.ndarray | None:
-        values = {"actions": self._actions, "rewards": self._rewards, "terminals": self._terminals}[key]
-        return None if values is None else np.concatenate([values[e, :n] for e, n in enumerate(self.lengths)])
+        return {"actions": self._actions, "rewards": self._rewards, "terminals": self._terminals}[key]
 
     def storage(self) -> dict[str, str]:
         frames = self._stored_frames()
