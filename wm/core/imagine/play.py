@@ -4,6 +4,9 @@ Keys (see ``keys.KeyMap``) choose the action each tick; Enter or R resets to a n
 clip, P pauses, ``.`` steps once while paused, Esc or closing the window quits. The loop is
 ``PlaySession.tick(events)``, which takes its events as an argument so tests (and scripts)
 drive it headless with ``SDL_VIDEODRIVER=dummy``; ``play`` feeds it from pygame's queue.
+Played from a dataset ``Context``, two more HUD lines score each imagined frame against the
+recorded frame of the same step (moving-pixel PSNR, ``truth.py``) and say whether the action
+taken is the recorded one; past the recording they say "no truth".
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ import numpy as np
 import torch
 
 from wm.core.errors import WMError
+from wm.core.imagine.context import Context
 from wm.core.imagine.engine import ImaginationEngine
 from wm.core.imagine.keys import DIGITS, KeyMap
+from wm.core.imagine.truth import Recording, StepScore
 from wm.core.imagine.video import VideoWriter, to_pictures
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 HUD_LINE = 18  # pixels per HUD text line
-HUD_LINES = 3
+HUD_LINES = 3  # status, key help, controls; two more for the truth when playing from a recording
 MIN_WIDTH = 256
 CONTROLS = "R/Enter reset  P pause  . step  Esc quit"
 TEXT_COLOUR = (230, 230, 230)
@@ -43,13 +48,14 @@ class PlaySession:
     """The state of one play window: engine, context clips, held keys, HUD, optional recording.
 
     ``clips``: frames uint8 (K, T, C, H, W) and actions (K, T[, A]); each reset observes a
-    clip drawn with ``seed``'s generator (a different one when K > 1).
+    clip drawn with ``seed``'s generator (a different one when K > 1). Or a dataset ``Context``:
+    every reset observes it, and the HUD scores the imagination against what followed it.
     """
 
     def __init__(
         self,
         engine: ImaginationEngine,
-        clips: tuple[np.ndarray, np.ndarray],
+        clips: tuple[np.ndarray, np.ndarray] | Context,
         *,
         scale: int = 4,
         fps: float = 15,
@@ -57,13 +63,15 @@ class PlaySession:
         seed: int = 0,
     ) -> None:
         self.engine = engine
-        self.frames, self.actions = clips
+        self.truth = Recording(clips) if isinstance(clips, Context) else None
+        self.frames, self.actions = (clips.frames[None], clips.actions[None]) if isinstance(clips, Context) else clips
         self.keymap = KeyMap(engine.spec)
         self.scale, self.fps = scale, fps
         self.rng = np.random.default_rng(seed)
         spec = engine.spec
         self.view = (spec.width * scale, spec.height * scale)
-        self.size = (max(self.view[0], MIN_WIDTH), self.view[1] + HUD_LINE * HUD_LINES)
+        lines = HUD_LINES + (2 if self.truth is not None else 0)
+        self.size = (max(self.view[0], MIN_WIDTH), self.view[1] + HUD_LINE * lines)
         self.writer = VideoWriter(record, fps or 15) if record is not None else None
         try:
             pygame.display.init()
@@ -83,6 +91,8 @@ class PlaySession:
         self.once = False
         self.clip = -1
         self.steps = self.total_steps = self.ticks = self.resets = 0
+        self.matched = 0  # steps since the reset whose action was the recorded one
+        self.score: StepScore | None = None  # the last imagined frame against the recording
         self.action: int | np.ndarray = self.keymap.action(set())
         self.reset()
 
@@ -96,7 +106,8 @@ class PlaySession:
         clip = slice(self.clip, self.clip + 1)
         frame = self.engine.reset(self.frames[clip], self.actions[clip, : length - 1])
         self.picture = to_pictures(frame)[0]
-        self.steps = 0
+        self.steps = self.matched = 0
+        self.score = None
         self.resets += 1
 
     def handle(self, event: pygame.event.Event) -> None:
@@ -131,6 +142,9 @@ class PlaySession:
             self.picture = to_pictures(frame)[0]
             self.steps += 1
             self.total_steps += 1
+            if self.truth is not None:
+                self.score = self.truth.score(self.steps, frame[0].cpu().numpy(), self.action)
+                self.matched += bool(self.score and self.score.same_action)
         self.once = False
         shown = self.draw()
         if self.writer is not None:
@@ -146,11 +160,27 @@ class PlaySession:
         self.screen.blit(pygame.transform.scale(surface, self.view), ((self.size[0] - self.view[0]) // 2, 0))
         status = f"step {self.steps}  {self.keymap.name(self.action)}  {self.clock.get_fps():.1f} fps"
         status += "  [paused]" if self.paused else ""
-        labels = [self.font.render(status, True, TEXT_COLOUR), *self.help_labels]  # only the status line changes
+        lines = [status, *self.truth_lines()]
+        labels = [self.font.render(text, True, TEXT_COLOUR) for text in lines] + self.help_labels  # help never changes
         for line, label in enumerate(labels):
             self.screen.blit(label, (4, self.view[1] + line * HUD_LINE + 2))
         pygame.display.flip()
         return pygame.surfarray.array3d(self.screen).transpose(1, 0, 2).copy()
+
+    def truth_lines(self) -> list[str]:
+        """The two HUD lines about the recording (none without one)."""
+        if self.truth is None:
+            return []
+        recorded = len(self.truth)
+        if self.steps == 0:
+            return [f"truth: {recorded} recorded steps follow", "take the recorded actions to compare"]
+        matched = f"{self.matched}/{min(self.steps, recorded)}"
+        if self.score is None:
+            return [f"no truth (the recording ends at #{recorded})", f"actions matched {matched}"]
+        psnr = "nothing moves" if self.score.psnr is None else f"{self.score.psnr:.1f} dB"
+        name = self.keymap.name(self.score.recorded)
+        same = "same" if self.score.same_action else "differs"
+        return [f"truth #{self.steps}  moving PSNR {psnr}", f"recorded {name}: {same} ({matched})"]
 
     def close(self, keep: bool = True) -> Path | None:
         """Close the window and finish the recording (if any); without ``keep``, or with no frames, drop it."""
@@ -165,7 +195,7 @@ class PlaySession:
 
 def play(
     engine: ImaginationEngine,
-    clips: tuple[np.ndarray, np.ndarray],
+    clips: tuple[np.ndarray, np.ndarray] | Context,
     *,
     scale: int = 4,
     fps: float = 15,
