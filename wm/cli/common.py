@@ -1,4 +1,4 @@
-"""Helpers shared by command modules: config resolution, output console."""
+"""Helpers shared by command modules: config resolution, output console, trust and download notices."""
 
 from __future__ import annotations
 
@@ -14,12 +14,23 @@ PRESET_OPTION = typer.Option(
 )
 PRINT_CONFIG_OPTION = typer.Option(False, "--print-config", help="Print the resolved config as YAML and exit.")
 OVERRIDES_ARGUMENT = typer.Argument(None, help="key=value overrides, e.g. data.path=pong.h5 train.lr=3e-4")
+TRUST_OPTION = typer.Option(
+    False, "--trust-remote-code",
+    help="Let the config name plug-in classes by import path (pkg.mod:Class), which runs that code: only for models you trust.",
+)  # fmt: skip
 
 
 def console():  # noqa: ANN201 - rich is imported lazily
     from rich.console import Console
 
     return Console(highlight=False)
+
+
+def notice(message: str) -> None:
+    """One line on stderr about what a command does beyond its output, e.g. a download from the Hub."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(f"[dim]{message}[/]", soft_wrap=True)
 
 
 def resolve_config(

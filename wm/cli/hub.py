@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from wm.cli.common import console
+from wm.cli.common import TRUST_OPTION, console, notice
 
 REVISION_HELP = "Branch, tag or commit id (also accepted as REPO_ID@REV)."
 
@@ -27,6 +27,7 @@ def push(
         None, "--eval", help="`wm eval --json` output for the card (default: the run's own end-of-training evaluation)."
     ),
     license: str = typer.Option("mit", "--license", help="License in the model card metadata."),  # noqa: A002
+    trust_remote_code: bool = TRUST_OPTION,
 ) -> None:
     """Upload a checkpoint as a wm model repo: config, weights, context clips, a card with a sample rollout."""
     from wm.core.hub import push_to_hub
@@ -39,6 +40,7 @@ def push(
         url = push_to_hub(
             loaded, repo_id, private=True if private else None, revision=revision, commit_message=message,
             include_training_state=include_training_state, evaluation=results, license=license,
+            trust_remote_code=trust_remote_code,
         )  # fmt: skip
     extra = " with its training state" if include_training_state else ""
     console().print(f"pushed {checkpoint}{extra} to [bold]{repo_id}[/]: {url}")
@@ -46,8 +48,10 @@ def push(
 
 
 def pull(
-    repo_id: str = typer.Argument(..., help="Hub repo, user/name or user/name@REV."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Also copy the files into this folder."),
+    repo_id: str = typer.Argument(..., help="Hub repo, user/name or user/name@REV (hf:// prefix accepted)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Also copy the files into this folder (replaced only when empty or pulled before)."
+    ),
     revision: str | None = typer.Option(None, "--revision", help=REVISION_HELP),
     include_training_state: bool = typer.Option(
         False, "--include-training-state", help="Also fetch the training state, when the repo has one."
@@ -59,7 +63,7 @@ def pull(
     from wm.core.hub import pull as pull_model
     from wm.core.hub.format import read_config
 
-    folder = pull_model(repo_id, revision, output=output, include_training_state=include_training_state)
+    folder = pull_model(repo_id, revision, output=output, include_training_state=include_training_state, log=notice)
     config = read_config(folder, repo_id)
     spec = config["spec"]
     names = ", ".join(spec.get("action_names") or [])

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import typer
 
-from wm.cli.common import console
+from wm.cli.common import TRUST_OPTION, console, notice
 
 MODEL_ARGUMENT = typer.Argument(
-    ..., help="Checkpoint file, run folder (its newest checkpoint), pulled Hub folder or Hub id user/name (@revision optional)."
+    ..., help="Checkpoint file, run folder (its newest checkpoint), pulled Hub folder or Hub id user/name (@revision "
+    "optional). A MODEL that looks like a path (./, /, a .pt/.safetensors/.json name, or a first folder that exists here) "
+    "is never looked up on the Hub; write hf://user/name to force the Hub."
 )
-HUB_OPTION = typer.Option(False, "--hub", help="Read MODEL as a Hub id even when a local path has that name.")
+HUB_OPTION = typer.Option(False, "--hub", help="Read MODEL as a Hub id even when it looks like a local path.")
 REVISION_OPTION = typer.Option(None, "--revision", help="Hub branch, tag or commit (same as MODEL@REV).")
 
 
@@ -22,6 +24,7 @@ def rollout(
     model: str = MODEL_ARGUMENT,
     hub: bool = HUB_OPTION,
     revision: str | None = REVISION_OPTION,
+    trust_remote_code: bool = TRUST_OPTION,
     steps: int = typer.Option(50, "--steps", "-n", help="Imagined frames to write."),
     output: Path = typer.Option(..., "--output", "-o", help="Output video: .gif or .mp4."),
     fps: float = typer.Option(15.0, "--fps", help="Frames per second of the video."),
@@ -50,7 +53,7 @@ def rollout(
     options = RolloutOptions(
         output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed, each_action
     )
-    world_model, checkpoint = load_model(model, revision, hub=hub)
+    world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     result = run_rollout(world_model, checkpoint, options)
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
@@ -67,6 +70,7 @@ def play(
     model: str = MODEL_ARGUMENT,
     hub: bool = HUB_OPTION,
     revision: str | None = REVISION_OPTION,
+    trust_remote_code: bool = TRUST_OPTION,
     scale: int = typer.Option(4, "--scale", help="Window upscaling factor (nearest neighbour)."),
     fps: float = typer.Option(15.0, "--fps", help="Target frame rate (0 = as fast as possible)."),
     record: Path | None = typer.Option(None, "--record", help="Save what was shown to this .mp4 or .gif."),
@@ -88,7 +92,7 @@ def play(
         from wm.core.imagine.play import play as run_play
     except ImportError as err:
         raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm[play]'") from None
-    world_model, checkpoint = load_model(model, revision, hub=hub)
+    world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     engine = ImaginationEngine(world_model, fast_decode=not exact)
     stats = run_play(engine, checkpoint_clips(checkpoint), scale=scale, fps=fps, record=record, seed=seed, steps=steps)
     recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
@@ -100,6 +104,7 @@ def evaluate(
     model: str = MODEL_ARGUMENT,
     hub: bool = HUB_OPTION,
     revision: str | None = REVISION_OPTION,
+    trust_remote_code: bool = TRUST_OPTION,
     data: Path = typer.Option(..., "--data", help="Dataset to predict (ideally episodes held out from training)."),
     context: int | None = typer.Option(None, "--context", help="Context frames observed (default: the model's data.context_len)."),
     horizons: str = typer.Option("1,5,15,50", "--horizons", help="Comma-separated imagined steps to score."),
@@ -124,7 +129,7 @@ def evaluate(
     for path, suffix in ((json_path, ".json"), (plot, ".png")):
         if path is not None and (path.suffix.lower() != suffix or not path.parent.is_dir()):
             raise WMError(f"{path}: expected a {suffix} file in an existing folder")  # before any work
-    world_model, checkpoint = load_model(model, revision, hub=hub)
+    world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     context = context or default_context_length(checkpoint)
     report = run_evaluate(world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed)
     report.model = model

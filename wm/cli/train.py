@@ -11,7 +11,9 @@ from typing import Any, Optional
 
 import typer
 
-from wm.cli.common import OVERRIDES_ARGUMENT, PRESET_OPTION, PRINT_CONFIG_OPTION, console, print_config, resolve_config
+from wm.cli.common import (
+    OVERRIDES_ARGUMENT, PRESET_OPTION, PRINT_CONFIG_OPTION, TRUST_OPTION, console, notice, print_config, resolve_config,
+)  # fmt: skip
 
 EXIT_INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
 
@@ -23,6 +25,7 @@ def train(
     resume: Optional[Path] = typer.Option(
         None, "--resume", help="Continue the run in this folder (runs/NAME) exactly where it stopped."
     ),
+    trust_remote_code: bool = TRUST_OPTION,
 ) -> None:
     """Train a world model. With no data.path, trains on the small built-in ALE dataset.
 
@@ -46,13 +49,14 @@ def train(
     if print_only:
         print_config(config)
         return
-    _run(config, resume=checkpoint)
+    _run(config, resume=checkpoint, trust_remote_code=trust_remote_code)
 
 
 def finetune(
     presets: Optional[list[str]] = PRESET_OPTION,
     overrides: Optional[list[str]] = OVERRIDES_ARGUMENT,
     print_only: bool = PRINT_CONFIG_OPTION,
+    trust_remote_code: bool = TRUST_OPTION,
 ) -> None:
     """Finetune a trained model on new data: the `finetune` preset first, then yours.
 
@@ -60,7 +64,7 @@ def finetune(
     [dim]... finetune.freeze_modules="\\[encoder]" finetune.reinit_modules="\\[dynamics]"[/]
     """
     from wm.core.errors import WMError
-    from wm.core.loading import resolve_checkpoint
+    from wm.core.loading import check_checkpoint, resolve_checkpoint
     from wm.core.training import pretrained_overrides
 
     source = resolve_config(presets, overrides, first=("finetune",)).finetune.pretrained_path
@@ -69,12 +73,13 @@ def finetune(
             "finetune.pretrained_path is not set; expected a checkpoint or run folder, "
             "e.g. finetune.pretrained_path=runs/pong/checkpoints/final.pt"
         )
-    pretrained = resolve_checkpoint(source)
+    pretrained = resolve_checkpoint(source, log=notice)
+    check_checkpoint(pretrained, trust_remote_code=trust_remote_code, source=source)  # before its config is used
     config = resolve_config(presets, overrides, first=("finetune",), base=pretrained_overrides(pretrained))
     if print_only:
         print_config(config)
         return
-    _run(config, pretrained=pretrained, source=source)
+    _run(config, pretrained=pretrained, source=source, trust_remote_code=trust_remote_code)
 
 
 def _run(config: Any, **kwargs: Any) -> None:

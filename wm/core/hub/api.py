@@ -7,9 +7,12 @@ pulled model is reused offline. Client errors become one-line WMErrors (see ``er
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +34,12 @@ from wm.core.hub.format import (
     write_folder,
 )
 from wm.core.hub.ids import parse_hub_id
+from wm.core.hub.privacy import public_checkpoint, public_value
 from wm.core.models.base import WorldModelBase
 
 SAMPLE_STEPS = 24
+PULL_MARKER = ".wm-pull.json"  # written by `pull -o`: only such a folder is ever replaced
+logger = logging.getLogger("wm")
 
 
 def push_to_hub(
@@ -48,6 +54,7 @@ def push_to_hub(
     evaluation: dict[str, Any] | None = None,
     license: str = "mit",  # noqa: A002 - the Hub's metadata key
     token: str | None = None,
+    trust_remote_code: bool = False,
 ) -> str:
     """Upload a model as a wm Hub repo (created when missing); returns the commit URL.
 
@@ -55,12 +62,14 @@ def push_to_hub(
     or a bare model, whose context clips then come from ``context`` ({"frames", "actions"}).
     ``revision`` is a branch, created from main when missing. Only inference files go up
     unless ``include_training_state``; wm files left from an earlier push that this one does
-    not write (say a training state) are deleted in the same commit.
+    not write (say a training state) are deleted in the same commit. Nothing uploaded names a
+    local path (see ``privacy``). ``trust_remote_code`` lets the sample's model import plug-in paths.
     """
     from huggingface_hub import HfApi
 
     repo_id, revision = parse_hub_id(repo_id, revision)
-    checkpoint = as_checkpoint(model_or_checkpoint, context)
+    checkpoint = public_checkpoint(as_checkpoint(model_or_checkpoint, context))
+    evaluation = public_value(evaluation) if evaluation else evaluation
     api = HfApi(token=token)
     with hub_errors(repo_id, revision, action="writing"):
         api.whoami()  # fail on a missing or rejected token before building anything
@@ -69,7 +78,7 @@ def push_to_hub(
         files = write_folder(checkpoint, folder, include_training_state=include_training_state, evaluation=evaluation)
         if checkpoint.context:
             given = model_or_checkpoint if isinstance(model_or_checkpoint, WorldModelBase) else None
-            write_sample(checkpoint, folder / SAMPLE, given)
+            write_sample(checkpoint, folder / SAMPLE, given, trust_remote_code=trust_remote_code)
             files.append(SAMPLE)
         card = model_card(repo_id, checkpoint, files=files, evaluation=evaluation, license=license)
         (folder / CARD).write_text(card)
@@ -112,19 +121,30 @@ def as_checkpoint(model_or_checkpoint: WorldModelBase | Checkpoint, context: dic
     )
 
 
-def write_sample(checkpoint: Checkpoint, path: Path, model: WorldModelBase | None = None) -> Path:
+def write_sample(
+    checkpoint: Checkpoint, path: Path, model: WorldModelBase | None = None, *, trust_remote_code: bool = False
+) -> Path:
     """The card's sample rollout GIF, imagined from the checkpoint's own context clips by ``model``
     (the model pushed, else one built from the checkpoint)."""
     from wm.core.imagine.samples import save_sample
     from wm.core.loading import model_from_checkpoint
 
     if model is None:
-        model = model_from_checkpoint(checkpoint)
+        model = model_from_checkpoint(checkpoint, trust_remote_code=trust_remote_code)
     return save_sample(model, checkpoint.context, SAMPLE_STEPS, path, fps=checkpoint.spec.fps or 8)
 
 
-def download(ref: str, revision: str | None = None, *, include_training_state: bool = False) -> Path:
-    """The folder (in the Hugging Face cache) holding the wm files of ``user/name[@rev]``.
+def download(
+    ref: str,
+    revision: str | None = None,
+    *,
+    include_training_state: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """The folder (in the Hugging Face cache) holding the wm files of ``[hf://]user/name[@rev]``.
+
+    Says so in one line through ``log`` (default: the ``wm`` logger at INFO) before it contacts the
+    Hub: "downloading user/name@rev from the Hub" (or that the cache is read, offline).
 
     config.json comes first and is checked, so a repo that is not a wm model costs one small
     file; the rest is then fetched at the same commit, with progress bars only when the
@@ -133,8 +153,12 @@ def download(ref: str, revision: str | None = None, *, include_training_state: b
     """
     from huggingface_hub import snapshot_download
 
+    from huggingface_hub import constants
+
     repo_id, revision = parse_hub_id(ref, revision)
     source = f"{repo_id}@{revision}" if revision else repo_id
+    offline = f"reading {source} from the Hugging Face cache (offline)"
+    (log or logger.info)(offline if constants.HF_HUB_OFFLINE else f"downloading {source} from the Hub")
     with hub_errors(repo_id, revision):
         folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG], tqdm_class=_Quiet))
         read_config(folder, source)
@@ -152,24 +176,28 @@ def pull(
     *,
     output: str | Path | None = None,
     include_training_state: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Download a wm model into the cache and, with ``output``, copy its files there; the folder.
 
     ``output`` is written whole or not at all: files go to a temporary sibling folder that
-    replaces ``output`` at the end. An existing ``output`` is replaced only when it holds a
-    pulled wm model itself (or nothing).
+    replaces ``output`` at the end, with a ``.wm-pull.json`` marker. An existing ``output`` is
+    replaced only when it is empty or was written by ``pull`` (the marker) and holds nothing else.
     """
-    folder = download(ref, revision, include_training_state=include_training_state)
+    folder = download(ref, revision, include_training_state=include_training_state, log=log)
     if output is None:
         return folder
-    return _copy_folder(folder, Path(output))
+    repo_id, _ = parse_hub_id(ref, revision)
+    return _copy_folder(folder, Path(output), {"format": "wm-pull", "repo": repo_id, "revision": folder.name})
 
 
-def create_from_pretrained(repo_id_or_folder: str | Path, revision: str | None = None) -> WorldModelBase:
+def create_from_pretrained(
+    repo_id_or_folder: str | Path, revision: str | None = None, *, trust_remote_code: bool = False
+) -> WorldModelBase:
     """The model behind a Hub id (``user/name[@rev]``), a pulled folder or a checkpoint, in eval mode."""
     from wm.core.loading import load_model
 
-    return load_model(str(repo_id_or_folder), revision)[0]
+    return load_model(str(repo_id_or_folder), revision, trust_remote_code=trust_remote_code)[0]
 
 
 class _Quiet(tqdm):
@@ -180,14 +208,37 @@ class _Quiet(tqdm):
         super().__init__(*args, **kwargs)
 
 
-def _copy_folder(source: Path, output: Path) -> Path:
-    if output.exists() and not (output.is_dir() and (is_hub_folder(output) or not any(output.iterdir()))):
-        raise WMError(f"{output}: exists and is not a pulled wm model; choose another -o folder or remove it")
+def _check_replaceable(output: Path) -> None:
+    """Refuse an ``output`` that ``pull`` did not write: only an empty folder, or one holding the pull
+    marker and wm's own files and nothing else, may be replaced."""
+    if not output.exists() and not output.is_symlink():
+        return
+    if output.is_symlink() or not output.is_dir():
+        raise WMError(f"{output}: exists and is not a pulled wm model (not a folder); choose another -o folder or remove it")
+    names = {entry.name for entry in output.iterdir()}
+    if not names:
+        return
+    if PULL_MARKER not in names:
+        raise WMError(
+            f"{output}: exists and is not a pulled wm model (no {PULL_MARKER}, so `wm hub pull` did not write it); "
+            "choose another -o folder or remove it"
+        )
+    foreign = sorted(names - {PULL_MARKER, *INFERENCE_FILES, *TRAINING_FILES})
+    if foreign:
+        raise WMError(
+            f"{output}: exists and is not a pulled wm model alone (it also holds {', '.join(foreign[:3])}); "
+            "choose another -o folder or move those files"
+        )
+
+
+def _copy_folder(source: Path, output: Path, marker: dict[str, str]) -> Path:
+    _check_replaceable(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
     try:
         for file in sorted(source.iterdir()):
             shutil.copyfile(file, staging / file.name)  # follows the cache's symlinks to the blobs
+        (staging / PULL_MARKER).write_text(json.dumps(marker) + "\n")
         old = output.with_name(f".{output.name}.{os.getpid()}.old")
         if output.exists():
             os.replace(output, old)

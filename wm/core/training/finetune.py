@@ -14,6 +14,7 @@ from wm.core.config import Config
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.models.base import WorldModelBase
+from wm.core.models.fit import weight_misfit
 
 
 def part_prefixes(model: WorldModelBase) -> dict[str, str]:
@@ -29,9 +30,8 @@ def owner(key: str, prefixes: dict[str, str]) -> str:
 
 def misfits(model: WorldModelBase, weights: dict[str, torch.Tensor]) -> dict[str, list[str]]:
     """Parts whose weights differ in shape, are missing from ``weights`` or extra in it: part -> keys."""
-    prefixes, own = part_prefixes(model), model.state_dict()
-    bad = [k for k, tensor in own.items() if k not in weights or weights[k].shape != tensor.shape]
-    bad += [k for k in weights if k not in own]
+    prefixes = part_prefixes(model)
+    bad = [key for keys in weight_misfit(model.state_dict(), weights).values() for key in keys]
     found: dict[str, list[str]] = {}
     for key in bad:
         found.setdefault(owner(key, prefixes), []).append(key)

@@ -37,6 +37,7 @@ class Trainer:
 
     ``resume``: a checkpoint with training state to continue from (see ``resume_run``).
     ``pretrained``: a checkpoint whose weights start the model (finetuning), ``source`` names it.
+    ``trust_remote_code``: the config's plug-in keys may be import paths (see wm.core.models.backbones.registry).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Trainer:
         source: str = "",
         callback: Callback | None = None,
         context: DistContext | None = None,
+        trust_remote_code: bool = False,
     ) -> None:
         self.config = config
         self.callback = callback
@@ -60,7 +62,7 @@ class Trainer:
         spec = self.data.spec if resume is None else same_data(resume.spec, self.data.spec, self.data.path)
         with preserved_rng():
             self.clips = resume.context if resume is not None and resume.context else self.data.context_clips(config)
-        self.model = build_model(config.model, spec)
+        self.model = build_model(config.model, spec, trust_remote_code=trust_remote_code)
         if resume is not None:
             self.model.load_state_dict(resume.model, strict=True)
         elif pretrained is not None:
