@@ -83,13 +83,18 @@ def test_rollout_each_action_tiles_the_truth_and_every_action(files: tuple[Path,
 
 def test_eval_writes_table_json_and_plot(files: tuple[Path, Path], tmp_path: Path) -> None:
     data, checkpoint = files
-    out = wm("eval", checkpoint, "--data", data, "--horizons", "1,3,8", "--episodes", 4,
+    out = wm("eval", checkpoint, "--data", data, "--horizons", "1,3,8", "--episodes", 4, "--spread-steps", 2,
              "--json", tmp_path / "e.json", "--plot", tmp_path / "e.png")
-    for part in ("copy_last", "shuffled_actions", "PSNR", "SSIM", "e.json", "e.png"):
+    for part in ("copy_last", "shuffled_actions", "moving PSNR dB", "action gap dB (moving)", "action spread",
+                 "[low, high]: 95% bootstrap interval", "spread actions: all 6 actions (NOOP, FIRE,", "e.json", "e.png"):
         assert part in out
     report = json.loads((tmp_path / "e.json").read_text())
     assert report["context"] == 4 and report["horizons"] == [1, 3, 8] and report["num_windows"] == 4
-    assert report["model"] == str(checkpoint) and len(report["results"]) == 9
+    assert report["model"] == str(checkpoint) and report["version"] == 2 and report["spread"]["steps"] == 2
+    assert report["verdict"] in out
+    psnr = {r["horizon"]: r for r in report["results"] if r["method"] == "model" and r["metric"] == "psnr"}
+    assert f"{psnr[3]['value']:.2f} [{psnr[3]['low']:.2f}, {psnr[3]['high']:.2f}]" in out  # the table shows the JSON
+    assert {r["horizon"] for r in report["results"] if r["method"] == "action_spread"} == {1, 2}
     assert (tmp_path / "e.png").stat().st_size > 1000
 
 

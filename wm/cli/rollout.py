@@ -108,18 +108,21 @@ def evaluate(
     data: Path = typer.Option(..., "--data", help="Dataset to predict (ideally episodes held out from training)."),
     context: int | None = typer.Option(None, "--context", help="Context frames observed (default: the model's data.context_len)."),
     horizons: str = typer.Option("1,5,15,50", "--horizons", help="Comma-separated imagined steps to score."),
-    episodes: int = typer.Option(32, "--episodes", help="Windows to average over (one per episode while they last)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the windows drawn, the shuffles and the model's sampling."),
+    episodes: int = typer.Option(64, "--episodes", help="Windows scored (one per episode while they last)."),
+    spread_steps: int | None = typer.Option(
+        None, "--spread-steps", help="Steps each action is held for the counterfactual spread (default: the largest horizon; 0: none)."
+    ),
+    spread_actions: int = typer.Option(8, "--spread-actions", help="At most this many actions held for the spread."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the windows drawn, the shuffles, the bootstrap and the model's sampling."),
     json_path: Path | None = typer.Option(None, "--json", help="Write every figure to this JSON file."),
-    plot: Path | None = typer.Option(None, "--plot", help="Plot metric vs horizon to this PNG."),
+    plot: Path | None = typer.Option(None, "--plot", help="Plot PSNR, moving-pixel PSNR and SSIM vs horizon to this PNG."),
 ) -> None:
-    """Open-loop prediction quality (MSE, PSNR, SSIM per horizon) against two baselines."""
-    from rich.table import Table
-
+    """Open-loop prediction quality against two baselines, on the full frame and the moving pixels, with 95% intervals;
+    and whether the model reacts to its actions."""
     from wm.core.errors import WMError
     from wm.core.imagine.context import default_context_length
-    from wm.core.imagine.evaluate import METHODS, plot_report, save_json
     from wm.core.imagine.evaluate import evaluate as run_evaluate
+    from wm.core.imagine.report import plot_report, save_json
     from wm.core.loading import load_model
 
     try:
@@ -131,25 +134,37 @@ def evaluate(
             raise WMError(f"{path}: expected a {suffix} file in an existing folder")  # before any work
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     context = context or default_context_length(checkpoint)
-    report = run_evaluate(world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed)
+    report = run_evaluate(
+        world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed,
+        spread_steps=spread_steps, spread_actions=spread_actions,
+    )  # fmt: skip
     report.model = model
     console().print(f"[bold]{model}[/] on {data}: context {report.context}, {len(report.windows)} windows, open loop")
-    table = Table()
-    for column in ("horizon", "method", "MSE ↓", "PSNR ↑", "SSIM ↑"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    for i, horizon in enumerate(report.horizons):
-        for method in METHODS:
-            scores = report.scores[method]
-            style = "bold" if method == "model" else "dim"
-            table.add_row(
-                str(horizon), method, f"{scores['mse'][i]:.5f}", f"{scores['psnr'][i]:.2f}", f"{scores['ssim'][i]:.4f}",
-                style=style, end_section=method == METHODS[-1],
-            )
-    console().print(table)
+    held = f"spread actions: {report.spread_note} ({', '.join(report.spread_actions)})" if report.spread_actions else ""
+    show_evaluation(report.flat(), held)
     if json_path is not None:
         console().print(f"wrote [bold]{save_json(report, json_path)}[/]")
     if plot is not None:
         console().print(f"wrote [bold]{plot_report(report, plot)}[/]")
+
+
+def show_evaluation(flat: dict[str, float], note: str = "") -> None:
+    """Print an evaluation's tables (``wm.core.imagine.eval_table``), its verdict and how to read it."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from wm.core.imagine.eval_table import eval_tables, notes, verdict
+
+    for text in eval_tables(flat):
+        table = Table(title=text.title)
+        for column in text.header:
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for i, (row, strong) in enumerate(zip(text.rows, text.strong)):
+            last_of_horizon = i + 1 == len(text.rows) or text.rows[i + 1][0] != row[0]
+            table.add_row(*row, style="bold" if strong else None, end_section=last_of_horizon and "method" in text.header)
+        console().print(table)
+    console().print(f"[bold]{verdict(flat)}[/]")
+    console().print(f"[dim]{escape(notes(flat))}{' ' + escape(note) if note else ''}[/]", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 from wm.core.imagine.actions import parse_actions
 from wm.core.imagine.engine import ImaginationEngine
-from wm.core.imagine.evaluate import EvalReport, evaluate, plot_report
+from wm.core.imagine.evaluate import evaluate
+from wm.core.imagine.report import EvalReport, plot_report
 from wm.core.imagine.samples import save_sample
 from wm.core.imagine.video import write_video
 

@@ -6,16 +6,27 @@ Every window is scored three ways, so the model's numbers have something to stan
 - ``shuffled_actions``: the model imagining with the window's recorded actions in a random
   order (same context); its gap to ``model`` measures how much the model listens to actions.
 
-Metrics per horizon h (the h-th imagined frame): MSE, PSNR (dB, capped at 100 for identical
-frames) and SSIM, from torchmetrics with data_range 1.0 on frames in [0, 1], averaged over
-the windows. Windows are drawn reproducibly from ``seed``: the eligible episodes in a random
-order, cycled, one window at a random start each.
+Figures per horizon h (the h-th imagined frame), frames in [0, 1], for each method:
+- ``mse``: squared error pooled over windows and pixel values (the mean of the windows' MSEs);
+  ``psnr`` = 10 log10(1 / mse) of that pooled MSE (100 dB for an error of exactly 0), never a
+  mean of per-frame PSNRs, which windows where nothing changes would dominate;
+- ``moving_mse`` / ``moving_psnr``: the same over the *moving pixels* only, the pixels where the
+  true frame h differs from the last context frame in any channel (exact: frames are uint8), all
+  channels of them; pooled: squared errors summed over every window's moving pixels / the number
+  of their pixel values. Copy-last is wrong exactly there. NaN (JSON null) when nothing moves;
+- ``ssim``: mean over windows (torchmetrics, data_range 1).
+Beside them (as method/metric): ``truth/moving_fraction`` (the share of pixels that move) and
+``truth/change`` (mean |frame h - last context frame|: the true change, to read the spread
+against); ``action_gap/moving_psnr`` (model minus shuffled_actions, dB); ``action_spread`` and
+``sampling_spread`` ``mean_abs`` at horizons up to ``spread_steps`` (see ``spread.py``).
+Every figure has a 95% percentile-bootstrap interval over windows (see ``stats.py``).
+
+Windows are drawn reproducibly from ``seed``: the eligible episodes in a random order, cycled,
+one window at a random start each.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,52 +36,13 @@ import torch
 from wm.core.errors import WMError
 from wm.core.imagine.context import check_compatible, read_window
 from wm.core.imagine.engine import ImaginationEngine
-from wm.core.files import atomic_path
+from wm.core.imagine.report import METHODS, EvalReport
+from wm.core.imagine.spread import MAX_ACTIONS, action_set, futures_spread
+from wm.core.imagine.stats import Statistic, estimate, pooled, psnr, resample
 from wm.core.models.base import WorldModelBase
 
-METHODS = ("model", "copy_last", "shuffled_actions")
-METRICS = ("mse", "psnr", "ssim")
-PSNR_CAP = 100.0
-LINES = {"model": "-", "copy_last": ":", "shuffled_actions": "--"}  # overlapping lines stay visible
 BATCH = 8  # windows imagined together
-
-
-@dataclass
-class EvalReport:
-    """Scores per method, metric and horizon (``scores[method][metric][i]`` is for ``horizons[i]``)."""
-
-    model: str
-    dataset: str
-    context: int
-    horizons: list[int]
-    seed: int
-    windows: list[tuple[int, int]]  # (episode, start frame) of each window
-    scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One row per method and horizon: {"method", "horizon", "mse", "psnr", "ssim"}."""
-        return [
-            {"method": method, "horizon": horizon, **{m: self.scores[method][m][i] for m in METRICS}}
-            for method in METHODS
-            for i, horizon in enumerate(self.horizons)
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document `wm eval --json` writes (schema "wm-eval" version 1)."""
-        return {
-            "format": "wm-eval",
-            "version": 1,
-            "model": self.model,
-            "dataset": self.dataset,
-            "context": self.context,
-            "horizons": list(self.horizons),
-            "seed": self.seed,
-            "num_windows": len(self.windows),
-            "windows": [{"episode": e, "start": s} for e, s in self.windows],
-            "methods": list(METHODS),
-            "metrics": list(METRICS),
-            "results": self.rows(),
-        }
+WINDOWS = 64  # windows scored by default: enough for intervals of a few tenths of a dB
 
 
 def evaluate(
@@ -79,36 +51,59 @@ def evaluate(
     *,
     context: int,
     horizons: list[int],
-    episodes: int,
+    episodes: int = WINDOWS,
     seed: int,
     episode_indices: list[int] | None = None,
     device: str | torch.device = "cpu",
+    spread_steps: int | None = None,
+    spread_actions: int = MAX_ACTIONS,
 ) -> EvalReport:
-    """Score ``episodes`` windows of ``dataset_path`` (restricted to ``episode_indices`` when given)."""
+    """Score ``episodes`` windows of ``dataset_path`` (restricted to ``episode_indices`` when given).
+
+    ``spread_steps``: how long each action is held for the counterfactual spread (default: the
+    largest horizon; 0: no spread); ``spread_actions``: at most this many actions held.
+    """
     from wm.core.data.dataset import open_dataset
 
-    if context < 1 or episodes < 1 or not horizons or min(horizons) < 1:
+    spread_steps = max(horizons, default=0) if spread_steps is None else spread_steps
+    if context < 1 or episodes < 1 or not horizons or min(horizons) < 1 or spread_steps < 0 or spread_actions < 2:
         raise WMError(
-            f"eval: expected --context >= 1, --episodes >= 1 and horizons >= 1, "
-            f"found context {context}, episodes {episodes}, horizons {horizons}"
+            f"eval: expected --context >= 1, --episodes >= 1, horizons >= 1, spread steps >= 0 and spread "
+            f"actions >= 2, found context {context}, episodes {episodes}, horizons {horizons}, "
+            f"spread steps {spread_steps}, spread actions {spread_actions}"
         )
     horizons = sorted(set(horizons))
     dataset = open_dataset(dataset_path)
     check_compatible(dataset.spec, model.spec, dataset_path)
     rng = np.random.default_rng(seed)
-    need = context + horizons[-1]  # frames per window
+    held = action_set(model.spec, dataset.all_steps("actions"), spread_actions)
+    if len(held.actions) < 2:
+        spread_steps = 0  # one action: no counterfactual
+    spread_at = sorted({h for h in horizons if h <= spread_steps} | {spread_steps}) if spread_steps else []
+    need = context + horizons[-1]  # frames per window (the spread needs only the context)
     windows = choose_windows(dataset.lengths, need, episodes, rng, episode_indices, dataset_path)
     engine = ImaginationEngine(model, device)
-    sums = {method: {metric: np.zeros(len(horizons)) for metric in METRICS} for method in METHODS}
+    parts: dict[str, list[np.ndarray]] = {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for first in range(0, len(windows), BATCH):
             batch = [read_window(dataset, model.spec, e, s, s + need) for e, s in windows[first : first + BATCH]]
-            for method, predictions, truth in _predict(engine, batch, context, horizons, rng):
-                for metric, values in frame_scores(predictions, truth).items():
-                    sums[method][metric] += values.sum(0)
-    scores = {method: {m: (sums[method][m] / len(windows)).tolist() for m in METRICS} for method in METHODS}
-    return EvalReport(type(model).__name__, str(dataset_path), context, horizons, seed, windows, scores)
+            frames = torch.from_numpy(np.stack([w["frames"] for w in batch]))
+            actions = np.stack([w["actions"] for w in batch])
+            scores = _scores(engine, frames, actions, context, horizons, rng)
+            if spread_at:
+                scores["spread"], scores["sampling"] = futures_spread(
+                    engine, frames[:, :context], actions[:, : context - 1], held, spread_at
+                )
+            for key, value in scores.items():
+                parts.setdefault(key, []).append(value)
+    sums = {key: np.concatenate(value) for key, value in parts.items()}
+    pixels = int(np.prod(frames.shape[2:]))
+    results = _figures(sums, horizons, spread_at, pixels, seed)
+    return EvalReport(
+        type(model).__name__, str(dataset_path), context, horizons, seed, windows, results,
+        spread_steps, held.labels if spread_at else [], held.note if spread_at else "",
+    )  # fmt: skip
 
 
 def choose_windows(
@@ -133,71 +128,88 @@ def choose_windows(
     return [(e, int(rng.integers(0, lengths[e] - need + 1))) for e in picked]
 
 
-def _predict(
+def _scores(
     engine: ImaginationEngine,
-    batch: list[dict[str, np.ndarray]],
+    frames: torch.Tensor,
+    actions: np.ndarray,
     context: int,
     horizons: list[int],
     rng: np.random.Generator,
-) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    """(method, predictions (B, len(horizons), C, H, W), truth of the same shape) for each method."""
-    frames = torch.from_numpy(np.stack([w["frames"] for w in batch]))
-    actions = np.stack([w["actions"] for w in batch])
+) -> dict[str, np.ndarray]:
+    """Per-window sums (B, len(horizons)) of one batch: ``{method}/sse``, ``/moving_sse``, ``/ssim``,
+    ``moving`` (moving pixel values) and ``change`` (mean |truth - last context frame|)."""
     future = actions[:, context - 1 : context - 1 + horizons[-1]]
     shuffled = np.stack([row[rng.permutation(len(row))] for row in future])
-    count = len(batch)
+    count = len(frames)
     # true and shuffled actions share one pass: the context is observed twice, side by side
     engine.reset(frames[:, :context].repeat(2, 1, 1, 1, 1), np.concatenate([actions[:, : context - 1]] * 2))
     imagined = engine.rollout(np.concatenate([future, shuffled])).cpu()
     at = torch.tensor(horizons) - 1
-    truth = frames[:, context:][:, at].float() / 255
-    copy = (frames[:, context - 1].float() / 255)[:, None].expand_as(truth)
-    return [
-        ("model", imagined[:count, at], truth),
-        ("copy_last", copy, truth),
-        ("shuffled_actions", imagined[count:, at], truth),
-    ]
+    truth8, last8 = frames[:, context:][:, at], frames[:, context - 1]
+    mask = moving_mask(truth8, last8)
+    truth, last = truth8.float() / 255, (last8.float() / 255)[:, None].expand_as(truth8)
+    predictions = {"model": imagined[:count, at], "copy_last": last, "shuffled_actions": imagined[count:, at]}
+    out = {
+        "moving": (mask.sum(dim=(2, 3, 4)) * truth.shape[2]).numpy().astype(np.float64),
+        "change": (truth - last).abs().mean(dim=(2, 3, 4)).numpy().astype(np.float64),
+    }
+    for method, prediction in predictions.items():
+        for key, value in frame_scores(prediction, truth, mask).items():
+            out[f"{method}/{key}"] = value
+    return out
 
 
-def frame_scores(predictions: torch.Tensor, truth: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per-window scores (B, K) of frames (B, K, C, H, W) in [0, 1]: MSE, PSNR, SSIM."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+def moving_mask(truth: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+    """Moving pixels, bool (B, K, 1, H, W): true frames uint8 (B, K, C, H, W) that differ from the
+    last context frame uint8 (B, C, H, W) in any channel."""
+    return (truth != last[:, None]).any(dim=2, keepdim=True)
+
+
+def frame_scores(predictions: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> dict[str, np.ndarray]:
+    """Per-window sums (B, K) for frames (B, K, C, H, W) in [0, 1] and a moving mask (B, K, 1, H, W):
+    ``sse`` (squared error over every pixel value), ``moving_sse`` (over the moving ones), ``ssim``."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
 
     shape = predictions.shape[:2]
-    flat_pred = predictions.reshape(-1, *predictions.shape[2:]).float().clamp(0, 1)
-    flat_true = truth.reshape(-1, *truth.shape[2:]).float()
-    mse = ((flat_pred - flat_true) ** 2).mean(dim=(1, 2, 3))
-    psnr = peak_signal_noise_ratio(flat_pred, flat_true, data_range=1.0, reduction="none", dim=(1, 2, 3))
+    predictions = predictions.float().clamp(0, 1)
+    squared = (predictions - truth.float()) ** 2
+    flat_pred, flat_true = predictions.reshape(-1, *predictions.shape[2:]), truth.reshape(-1, *truth.shape[2:]).float()
     ssim = structural_similarity_index_measure(flat_pred, flat_true, data_range=1.0, reduction="none")
     return {
-        "mse": mse.reshape(shape).numpy(),
-        "psnr": psnr.clamp(max=PSNR_CAP).reshape(shape).numpy(),
-        "ssim": ssim.reshape(shape).numpy(),
+        "sse": squared.sum(dim=(2, 3, 4)).double().numpy(),
+        "moving_sse": (squared * mask).sum(dim=(2, 3, 4)).double().numpy(),
+        "ssim": ssim.reshape(shape).double().numpy(),
     }
 
 
-def save_json(report: EvalReport, path: str | Path) -> Path:
-    """Write ``report.to_dict()`` as indented JSON (atomic write)."""
-    with atomic_path(path, ".json") as tmp:
-        tmp.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    return Path(path)
+def _figures(
+    sums: dict[str, np.ndarray], horizons: list[int], spread_at: list[int], pixels: int, seed: int
+) -> list[dict[str, Any]]:
+    """Long-format rows {"method", "metric", "horizon", "value", "low", "high"} of every figure."""
+    draws = resample(len(sums["moving"]), seed)
+    full, ones = np.full_like(sums["moving"], pixels), np.ones_like(sums["moving"])
+    rows: list[dict[str, Any]] = []
 
+    def add(method: str, metric: str, at: list[int], statistic: Statistic) -> None:
+        found = estimate(statistic, draws)
+        rows.extend(
+            {"method": method, "metric": metric, "horizon": h, "value": float(found.value[i]),
+             "low": float(found.low[i]), "high": float(found.high[i])}
+            for i, h in enumerate(at)
+        )  # fmt: skip
 
-def plot_report(report: EvalReport, path: str | Path) -> Path:
-    """A PNG with one panel per metric: score vs horizon, one line per method (atomic write)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4 * len(METRICS), 3.2), constrained_layout=True)
-    axes = figure.subplots(1, len(METRICS))
-    for axis, metric in zip(axes, METRICS):
-        for method in METHODS:
-            axis.plot(report.horizons, report.scores[method][metric], LINES[method], marker="o", label=method)
-        axis.set_title(metric.upper())
-        axis.set_xlabel("horizon (imagined steps)")
-        axis.grid(alpha=0.3)
-    axes[0].legend()
-    where = f"{report.model} on {Path(report.dataset).name}"
-    figure.suptitle(f"{where}: context {report.context}, {len(report.windows)} windows")
-    with atomic_path(path, ".png") as tmp:
-        figure.savefig(tmp, dpi=100)
-    return Path(path)
+    moving = {m: pooled(sums[f"{m}/moving_sse"], sums["moving"]) for m in METHODS}
+    for method in METHODS:
+        mse = pooled(sums[f"{method}/sse"], full)
+        add(method, "mse", horizons, mse)
+        add(method, "psnr", horizons, lambda idx, mse=mse: psnr(mse(idx)))
+        add(method, "moving_mse", horizons, moving[method])
+        add(method, "moving_psnr", horizons, lambda idx, m=moving[method]: psnr(m(idx)))
+        add(method, "ssim", horizons, pooled(sums[f"{method}/ssim"], ones))
+    add("truth", "moving_fraction", horizons, pooled(sums["moving"], full))
+    add("truth", "change", horizons, pooled(sums["change"], ones))
+    add("action_gap", "moving_psnr", horizons, lambda idx: psnr(moving["model"](idx)) - psnr(moving["shuffled_actions"](idx)))
+    if spread_at:
+        add("action_spread", "mean_abs", spread_at, pooled(sums["spread"], np.ones_like(sums["spread"])))
+        add("sampling_spread", "mean_abs", spread_at, pooled(sums["sampling"], np.ones_like(sums["sampling"])))
+    return rows

@@ -15,7 +15,7 @@ from wm.core.models.base import WorldModelBase
 from wm.core.training.data import TrainingData
 from wm.core.training.rng import preserved_rng
 
-EVAL_WINDOWS = 16  # held-out windows scored at the end of training
+EVAL_WINDOWS = 64  # held-out windows scored at the end of training
 
 
 def write_sample(model: WorldModelBase, clips: dict[str, torch.Tensor], steps: int, path: Path) -> Path:
@@ -29,12 +29,14 @@ def write_sample(model: WorldModelBase, clips: dict[str, torch.Tensor], steps: i
 def evaluate_holdout(
     model: WorldModelBase, data: TrainingData, config: Config, device: torch.device
 ) -> dict[str, float]:
-    """Open-loop imagination scores on held-out windows: ``{"model/psnr@1": ..., "copy_last/mse@8": ...}``.
+    """Open-loop imagination figures on held-out windows, flat: ``{"model/psnr@1": ..., "model/psnr_low@1": ...,
+    "action_gap/moving_psnr@8": ..., "windows": 64, ...}`` (see ``wm.core.imagine.report.flatten``).
 
-    Context ``data.context_len`` frames, horizons 1 and ``train.sample_steps``; the baselines
-    ``copy_last`` and ``shuffled_actions`` come with it (see ``wm.core.imagine.evaluate``).
+    Context ``data.context_len`` frames, horizons 1 and ``train.sample_steps`` (the spread holds each
+    action that long); the baselines ``copy_last`` and ``shuffled_actions`` come with it, the moving
+    pixels, the action gap and spread too (see ``wm.core.imagine.evaluate``).
     """
-    from wm.core.imagine.evaluate import METRICS, evaluate
+    from wm.core.imagine.evaluate import evaluate
 
     was_training = model.training
     with preserved_rng():
@@ -43,4 +45,4 @@ def evaluate_holdout(
             episodes=EVAL_WINDOWS, seed=config.seed, episode_indices=data.holdout_episodes, device=device,
         )  # fmt: skip
     model.train(was_training)
-    return {f"{row['method']}/{m}@{row['horizon']}": row[m] for row in report.rows() for m in METRICS}
+    return report.flat()
