@@ -6,6 +6,7 @@ Under torchrun every rank runs this command; only rank 0 prints (the trainer rep
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,6 +17,7 @@ from wm.cli.common import (
 )  # fmt: skip
 
 EXIT_INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
+EXIT_PEER_FAILED = 1  # under torchrun: another rank failed, that rank shows why
 
 
 def train(
@@ -83,8 +85,13 @@ def finetune(
 
 
 def _run(config: Any, **kwargs: Any) -> None:
-    """Train with a live progress display on rank 0; Ctrl-C saves and exits with code 130."""
+    """Train with a live progress display on rank 0; Ctrl-C saves and exits with code 130.
+
+    Under torchrun, a rank that fails shows its own error; the others, whose collectives then fail,
+    add no second one: rank 0 says in one line that the job stopped, and they exit with code 1.
+    """
     from wm.core.training import Trainer
+    from wm.core.training.distributed import is_peer_failure
 
     main = int(os.environ.get("RANK", "0")) == 0
     if config.data.path is None:
@@ -92,11 +99,19 @@ def _run(config: Any, **kwargs: Any) -> None:
 
         builtin_dataset(log=console().print if main else None)  # collected once, then cached
     view = ProgressView() if main else None
-    trainer = Trainer(config, callback=view, **kwargs)
-    if view is not None:
-        view.open(trainer)
     try:
+        trainer = Trainer(config, callback=view, **kwargs)
+        if view is not None:
+            view.open(trainer)
         result = trainer.fit()
+    except Exception as err:
+        if not is_peer_failure(err):
+            raise
+        if main:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            reason = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0]  # drop gloo's source location
+            console().print(f"[red]stopped[/]: another process of the job failed or stopped answering ({reason})", soft_wrap=True)
+        raise typer.Exit(EXIT_PEER_FAILED) from None
     finally:
         if view is not None:
             view.close()
@@ -156,6 +171,12 @@ class ProgressView:
             )
         if event.kind in ("checkpoint", "sample"):
             self.progress.console.print(f"[dim]{event.kind}[/] {event.path}", soft_wrap=True)
+        if event.kind == "budget":
+            self.progress.console.print(
+                f"train.max_minutes reached after {event.metrics['minutes']:.1f} minutes of training, "
+                f"at step {event.step} of {event.total_steps}: finishing the run", soft_wrap=True,
+            )
+            return
         losses = "  ".join(f"{k} {event.metrics[k]:.3g}" for k in self.SHOWN if k in event.metrics)
         self.progress.update(
             self.task,

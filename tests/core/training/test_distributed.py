@@ -17,7 +17,7 @@ from tests.core.training.ddp_worker import run_rank, zero_gumbel
 from wm.core.config import load_config
 from wm.core.errors import WMError
 from wm.core.training import Trainer, resume_run
-from wm.core.training.distributed import resolve_device, setup
+from wm.core.training.distributed import COLLECTIVE_TIMEOUT, is_peer_failure, resolve_device, setup
 from wm.core.training.metrics import read_metrics
 
 ONE_STEP = ("train.epochs=1", "train.steps_per_epoch=1", "train.grad_clip=0", "train.eval_at_end=false",
@@ -97,6 +97,40 @@ def test_torchrun_two_processes_end_to_end(pong: Path, tmp_path: Path) -> None:
     run = tmp_path / "tr"
     assert [r["step"] for r in read_metrics(run / "metrics.jsonl")] == [1, 2, 3]
     assert (run / "checkpoints" / "final.pt").is_file() and (run / "samples" / "epoch_1.gif").is_file()
+
+
+def test_an_error_on_one_rank_stops_the_job_once(pong: Path, tmp_path: Path) -> None:
+    fault, rank = Path(__file__).parent / "ddp_fault.py", 1
+    overrides = [o for o in tiny_overrides(pong, tmp_path, "f") if not o.startswith("train.")]
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(fault),
+        str(rank), "3", "train", *overrides, "data.context_clips=0", "train.epochs=1", "train.steps_per_epoch=50",
+        "train.batch_size=2", "train.seq_len=6", "train.log_every=5", "train.device=cpu", "train.eval_at_end=false",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "PYTHONPATH": str(Path.cwd())}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180)  # bounded: no rank hangs
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert out.count(f"injected fault on rank {rank} at step 3") == 1, out[-3000:]  # the error, shown once
+    assert "gloo/transport" not in out and "RuntimeError" not in out, out[-3000:]  # no second error from rank 0
+    assert out.count("stopped: another process of the job failed") == 1, out[-3000:]  # but one line saying so
+
+
+def test_collectives_give_up_after_a_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr("torch.distributed.is_initialized", lambda: False)
+    monkeypatch.setattr("torch.distributed.init_process_group", lambda **kwargs: seen.update(kwargs))
+    for key, value in (("RANK", "1"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "1")):
+        monkeypatch.setenv(key, value)
+    context = setup("cpu")
+    assert context.rank == 1 and seen["backend"] == "gloo"
+    assert seen["timeout"] == COLLECTIVE_TIMEOUT and COLLECTIVE_TIMEOUT.total_seconds() <= 30 * 60
+
+
+def test_peer_failures_are_told_from_a_rank_s_own_errors() -> None:
+    lost = "[/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:5"
+    assert is_peer_failure(RuntimeError(lost)) and is_peer_failure(torch.distributed.DistBackendError("NCCL timeout"))
+    assert not is_peer_failure(RuntimeError("CUDA out of memory")) and not is_peer_failure(WMError(lost))
 
 
 def test_device_choice() -> None:

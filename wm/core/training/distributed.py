@@ -3,18 +3,27 @@
 torchrun sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` (plus ``MASTER_ADDR``/``MASTER_PORT``);
 seeing them, training joins the process group: NCCL on CUDA, gloo on CPU. Rank 0 alone prints,
 logs, samples and writes checkpoints; every rank samples its own windows of the data.
+
+A rank that fails exits and so closes its connections: the others' next collective fails at once
+(``is_peer_failure`` tells that error from a rank's own), and torchrun stops the job. A rank that
+hangs instead is given up on after ``COLLECTIVE_TIMEOUT``, so no job waits forever.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from wm.core.errors import WMError
+
+# Longest wait in one collective: rank 0 writing a large checkpoint or evaluating while the others
+# wait at their next step must fit in it, a dead or stuck rank must not hold the job much longer.
+COLLECTIVE_TIMEOUT = timedelta(minutes=10)
 
 
 @dataclass
@@ -91,8 +100,18 @@ def setup(device_name: str) -> DistContext:
     owns_group = not dist.is_initialized()
     if owns_group:
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, rank=rank, world_size=world, device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(
+            backend=backend, rank=rank, world_size=world, timeout=COLLECTIVE_TIMEOUT,
+            device_id=device if device.type == "cuda" else None,
+        )  # fmt: skip
     return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=device, owns_group=owns_group)
+
+
+def is_peer_failure(error: BaseException) -> bool:
+    """Whether ``error`` came from a collective that another rank left (it failed, was killed or timed
+    out), rather than from this rank's own work: c10d's errors, and gloo's, which are RuntimeErrors
+    that name gloo's transport."""
+    return isinstance(error, dist.DistError) or (type(error) is RuntimeError and "gloo/transport" in str(error))
 
 
 def wrap_ddp(module: nn.Module, context: DistContext) -> nn.Module:
