@@ -3,10 +3,15 @@ allocate unbounded memory or end in a traceback if a guard failed. Each is refus
 
 from __future__ import annotations
 
+import io
+import struct
 import tracemalloc
+import zipfile
+import zlib
 from pathlib import Path
 
 import h5py
+import imageio.v3 as iio
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +19,7 @@ from typer.testing import CliRunner
 from tests.conftest import square_world, write_padded_h5
 from wm.cli.app import app
 from wm.core.data import open_dataset
+from wm.core.data.media import VideoEpisodes
 from wm.core.errors import WMError
 
 runner = CliRunner()
@@ -136,7 +142,7 @@ def test_huge_frame_size_refused(tmp_path) -> None:
     path = small_h5(tmp_path / "data.h5", skip=("frames",))
     with h5py.File(path, "a") as f:
         f.create_dataset("frames", shape=(2, 8, 3, 100_000, 100_000), dtype=np.uint8, chunks=(1, 1, 3, 64, 64))
-    with pytest.raises(WMError, match=r"'frames' has 100000x100000 frames; expected at most"):
+    with pytest.raises(WMError, match=r"'frames' is 100000x100000 pixels per frame; expected at most"):
         open_dataset(path)
 
 
@@ -161,3 +167,139 @@ def test_padded_actions_are_not_read_whole(tmp_path) -> None:
     assert peak < 40e6
     assert dataset.all_steps("actions").tolist() == [1] * 10
     assert dataset.read(1, 2, 5)["rewards"].tolist() == [0.5] * 3
+
+
+# npz episodes: headers checked against the zip entry before allocating; windows read without the whole file.
+
+
+def forged_npz(path: Path, shapes: dict[str, tuple[int, ...]], descr: str = "|u1") -> Path:
+    """An .npz whose members declare ``shapes`` but hold a few bytes each."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key, shape in shapes.items():
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+            archive.writestr(f"{key}.npy", header.getvalue() + bytes(64))
+    return path
+
+
+def test_forged_npz_shapes_refused_through_cli(tmp_path) -> None:
+    folder = tmp_path / "eps"
+    folder.mkdir()
+    forged_npz(folder / "ep0.npz", {"frames": (10**12, 1, 8, 8), "actions": (10**12,)})
+    assert (folder / "ep0.npz").stat().st_size < 1000
+    out = one_line_error(["data", "inspect", str(folder)])
+    assert "ep0.npz: 'frames' declares shape (1000000000000, 1, 8, 8)" in out and "holds 64" in out
+    with pytest.raises(WMError, match=r"'actions' declares shape \(1000000000000,\)"):
+        forged_npz(folder / "ep0.npz", {"frames": (1, 1, 8, 8), "actions": (10**12,)})
+        open_dataset(folder)
+
+
+def test_npz_object_arrays_refused(tmp_path) -> None:
+    folder = tmp_path / "eps"
+    folder.mkdir()
+    np.savez(folder / "ep0.npz", frames=np.zeros((2, 1, 8, 8), np.uint8), actions=np.array([1, None], dtype=object))
+    with pytest.raises(WMError, match=r"ep0\.npz: 'actions' has dtype object; expected numbers"):
+        open_dataset(folder)
+
+
+def test_npz_window_does_not_load_the_whole_file(tmp_path) -> None:
+    folder = tmp_path / "eps"
+    folder.mkdir()
+    frames = np.zeros((4000, 1, 64, 64), np.uint8)  # 16 MB of frames, a few kB compressed
+    frames[15] = 200
+    np.savez_compressed(folder / "ep0.npz", frames=frames, actions=np.arange(4000) % 3)
+    dataset = open_dataset(folder)
+    tracemalloc.start()
+    try:
+        window = dataset.read(0, 10, 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4e6
+    assert window["frames"][5].max() == 200 and window["actions"].tolist() == [1, 2, 0, 1, 2, 0, 1, 2, 0, 1]
+    assert dataset.read(0, 3990, 4000)["frames"].shape == (10, 1, 64, 64)
+    assert dataset.read(0, 15, 16)["frames"].max() == 200  # a window before the stream's position restarts it
+
+
+# Images and videos: bombs, forged sizes and corrupt files are one line; videos stream.
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height grey pixels and holds almost no image data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(64)))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def image_folder(root: Path, count: int = 4, suffix: str = ".png") -> Path:
+    """SRC/ep0/ with ``count`` real RGB frames and their actions."""
+    episode = root / "frames" / "ep0"
+    episode.mkdir(parents=True)
+    for i, frame in enumerate(square_world(lengths=(count,), size=16)[0]["frames"]):
+        iio.imwrite(episode / f"{i}{suffix}", frame.transpose(1, 2, 0))
+    np.save(episode / "actions.npy", np.zeros(count, np.int64))
+    return root / "frames"
+
+
+@pytest.mark.parametrize(("side", "message"), [
+    (20_000, "refused as a decompression bomb"),  # PIL's DecompressionBombError
+    (10_000, "refused as a decompression bomb"),  # PIL's DecompressionBombWarning, made an error
+    (5_000, "'image' is 5000x5000 pixels per frame; expected at most"),  # under PIL's limit, over wm's
+])
+def test_image_bombs_refused_through_cli(tmp_path, side: int, message: str) -> None:
+    src = image_folder(tmp_path)
+    png_header_only(src / "ep0" / "0.png", side, side)
+    out = one_line_error(["data", "convert", str(src), str(tmp_path / "out.h5")])
+    assert "0.png" in out and message in out
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_truncated_image_is_one_line_and_nothing_is_written(tmp_path, suffix: str) -> None:
+    src = image_folder(tmp_path, suffix=suffix)
+    broken = src / "ep0" / f"2{suffix}"  # not the first frame: convert has already started writing
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    out = one_line_error(["data", "convert", str(src), str(tmp_path / "out.h5")])
+    assert f"2{suffix}: not a readable image" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+
+
+def test_forged_actions_npy_refused(tmp_path) -> None:
+    src = image_folder(tmp_path)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<i8", "fortran_order": False, "shape": (10**12,)})
+    (src / "ep0" / "actions.npy").write_bytes(header.getvalue() + bytes(32))
+    out = one_line_error(["data", "convert", str(src), str(tmp_path / "out.h5")])
+    assert "actions.npy: 'actions' declares shape (1000000000000,)" in out
+
+
+def write_video(path: Path, frames: int) -> Path:
+    iio.imwrite(path, np.tile(np.arange(64, dtype=np.uint8)[None, :, None, None], (frames, 1, 64, 3)), fps=10)
+    np.save(path.with_suffix(".npy"), np.zeros(frames, np.int64))
+    return path
+
+
+def test_truncated_video_is_one_line_and_nothing_is_written(tmp_path) -> None:
+    (tmp_path / "videos").mkdir()
+    video = write_video(tmp_path / "videos" / "ep0.mp4", 12)
+    video.write_bytes(video.read_bytes()[:-200])  # the index (moov) is at the end: the file is unreadable
+    out = one_line_error(["data", "convert", str(tmp_path / "videos"), str(tmp_path / "out.h5")])
+    assert "ep0.mp4: could not" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["videos"]
+
+
+def test_video_streams_instead_of_decoding_whole(tmp_path) -> None:
+    video = write_video(tmp_path / "ep0.mp4", 600)  # 7 MB decoded
+    tracemalloc.start()
+    try:
+        dataset = VideoEpisodes(video)
+        window = dataset.read(0, 5, 15)["frames"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3e6 and window.shape == (10, 3, 64, 64)
+    assert dataset.read(0, 590, 600)["frames"].shape == (10, 3, 64, 64)

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import square_world, write_canonical, write_npz_dir, write_padded_h5
 from wm.core.data import open_dataset
 from wm.core.data.convert import open_source
+from wm.core.errors import WMError
 
 
 def assert_same(dataset, episodes) -> None:
@@ -122,3 +123,31 @@ def test_padding_beyond_lengths_is_ignored(tmp_path) -> None:
         actions[0, 6:], rewards[0, 6:] = -1, np.nan  # a common padding convention
         f["actions"][...], f["rewards"][...] = actions, rewards
     assert_same(open_dataset(path), episodes)
+
+
+def test_npz_windows_from_stored_and_fortran_ordered_files(tmp_path) -> None:
+    episodes = square_world(lengths=(30, 12))
+    folder = tmp_path / "eps"
+    folder.mkdir()
+    np.savez(folder / "ep0.npz", frames=episodes[0]["frames"], actions=episodes[0]["actions"])  # stored, not deflated
+    np.savez_compressed(folder / "ep1.npz", frames=np.asfortranarray(episodes[1]["frames"]),
+                        actions=episodes[1]["actions"])
+    dataset = open_dataset(folder)
+    for episode, start, stop in [(0, 20, 30), (0, 2, 5), (1, 3, 9), (0, 5, 8), (1, 0, 12)]:  # back and forth
+        np.testing.assert_array_equal(dataset.read(episode, start, stop)["frames"],
+                                      episodes[episode]["frames"][start:stop])
+    clone = pickle.loads(pickle.dumps(dataset))
+    np.testing.assert_array_equal(clone.read(0, 7, 9)["frames"], episodes[0]["frames"][7:9])
+
+
+@pytest.mark.parametrize(("actions", "message"), [(12, "10 frames for 12 actions"),
+                                                  (8, "more than 8 frames for 8 actions")])
+def test_video_frame_count_checked_while_streaming(tmp_path, actions: int, message: str) -> None:
+    import imageio.v3 as iio
+
+    iio.imwrite(tmp_path / "ep0.mp4", square_world(lengths=(10,), size=32)[0]["frames"].transpose(0, 2, 3, 1), fps=10)
+    np.save(tmp_path / "ep0.npy", np.zeros(actions, np.int64))
+    dataset = open_source(tmp_path)
+    assert dataset.read(0, 0, 4)["frames"].shape == (4, 3, 32, 32)
+    with pytest.raises(WMError, match=message):
+        dataset.read(0, 4, actions)

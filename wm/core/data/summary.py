@@ -39,8 +39,9 @@ class Summary:
 
 def summarize(dataset: EpisodeDataset) -> Summary:
     spec = dataset.spec
-    samples = [dataset.read(e, 0, min(SAMPLED_FRAMES, int(dataset.lengths[e])))["frames"]
-               for e in dataset.spread_episodes(SAMPLED_EPISODES)]
+    ranges = [(int(f.min()), int(f.max())) for f in (  # one sampled window in memory at a time
+        dataset.read(e, 0, min(SAMPLED_FRAMES, int(dataset.lengths[e])))["frames"]
+        for e in dataset.spread_episodes(SAMPLED_EPISODES))]
     actions = dataset.all_steps("actions")
     counts: list[tuple[str, int]] = []
     action_range = None
@@ -54,7 +55,7 @@ def summarize(dataset: EpisodeDataset) -> Summary:
     return Summary(
         episodes=dataset.num_episodes, total_steps=dataset.total_steps,
         lengths=(int(dataset.lengths.min()), float(np.median(dataset.lengths)), int(dataset.lengths.max())),
-        storage=dataset.storage(), pixel_range=(min(int(f.min()) for f in samples), max(int(f.max()) for f in samples)),
+        storage=dataset.storage(), pixel_range=(min(r[0] for r in ranges), max(r[1] for r in ranges)),
         action_counts=counts, action_range=action_range,
         rewards=None if rewards is None else (float(rewards.sum()), float(rewards.min()), float(rewards.max())),
         terminals=None if terminals is None else int(terminals.sum()), disk_bytes=dataset.disk_bytes(),
