@@ -113,6 +113,7 @@ class TrainConfig:
 
     epochs: int = 10
     steps_per_epoch: int = 0  # 0 = about one pass over the training frames
+    max_minutes: float = 0.0  # > 0: finish (final checkpoint, sample, eval) after this much training wall time
     batch_size: int = 16
     seq_len: int = 64
     lr: float = 1e-4

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-EventKind = Literal["start", "step", "log", "checkpoint", "sample", "eval", "interrupted", "end"]
+EventKind = Literal["start", "step", "log", "checkpoint", "sample", "budget", "eval", "interrupted", "end"]
 
 
 @dataclass
@@ -25,7 +25,7 @@ class TrainEvent:
     epochs: int
     frames_per_s: float = 0.0  # over the last log window, all ranks together
     eta_s: float | None = None
-    metrics: dict[str, float] = field(default_factory=dict)  # the last logged means (or eval results)
+    metrics: dict[str, float] = field(default_factory=dict)  # the last logged means (eval: results; budget: minutes)
     path: Path | None = None  # the checkpoint or sample just written
 
 

@@ -1,6 +1,9 @@
 """The training state a checkpoint carries for exact resume: tensors and plain values only.
 
-    {"step", "epoch", "steps_per_epoch", "world_size", "optimizer", "scheduler", "rng", "window"}
+    {"step", "epoch", "steps_per_epoch", "world_size", "optimizer", "scheduler", "rng", "window",
+     "train_seconds"}
+
+``train_seconds`` is the time spent training so far, over every resume (``train.max_minutes``).
 
 ``world_size`` is informational: any world size resumes it (the data stream is a function of
 the step; the model, optimizer and schedule are the same on every rank).
@@ -22,7 +25,7 @@ from wm.core.training.rng import capture_rng, restore_rng
 
 def capture_state(
     *, step: int, epoch: int, steps_per_epoch: int, world_size: int, optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler, window: LossWindow,
+    scheduler: torch.optim.lr_scheduler.LRScheduler, window: LossWindow, train_seconds: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     """Everything beyond the weights that a resumed run needs to continue step for step."""
     return {
@@ -34,6 +37,7 @@ def capture_state(
         "scheduler": scheduler.state_dict(),
         "rng": capture_rng(),
         "window": window.state_dict(),
+        "train_seconds": float(train_seconds),
     }
 
 

@@ -83,6 +83,7 @@ class Trainer:
             )  # fmt: skip
             if config.train.steps_per_epoch == 0:  # keep the run's epochs when the data size changed
                 self.steps_per_epoch = saved_steps_per_epoch
+        self.train_seconds = float((resume.training or {}).get("train_seconds", 0.0)) if resume is not None else 0.0
         if self.context.rank > 0:
             torch.manual_seed(rank_seed(config.seed, self.context.rank, self.step))
         module = wrap_ddp(LossModule(self.model), self.context)
@@ -130,9 +131,11 @@ class Trainer:
         self._emit("start", stop)
         started, start_step = time.perf_counter(), self.step
         window_start, window_step = started, self.step
-        while self.step < self.total_steps:
+        spent_before = self.train_seconds  # by earlier processes of this run
+        while self.step < self.total_steps and not self._out_of_time(stop):
             self.window.add(self.step + 1, self.train_step(next(self.loader)))
             self.step += 1
+            self.train_seconds = spent_before + time.perf_counter() - started
             boundary = self.step % train.log_every == 0 or self.step == self.total_steps
             if boundary:
                 now = time.perf_counter()
@@ -143,6 +146,8 @@ class Trainer:
                     self._emit("log", stop)
             elapsed = time.perf_counter() - started
             eta = elapsed / (self.step - start_step) * (self.total_steps - self.step)
+            if train.max_minutes > 0:
+                eta = min(eta, max(0.0, train.max_minutes * 60 - self.train_seconds))
             self._emit("step", stop, eta_s=eta)
             if self.step % self.steps_per_epoch == 0 and self.step < self.total_steps:
                 epoch = self.step // self.steps_per_epoch
@@ -156,12 +161,27 @@ class Trainer:
                 return self._result(interrupted=True)
         return self._finish(stop, metrics)
 
+    def _out_of_time(self, stop: StopRequest) -> bool:
+        """Whether ``train.max_minutes`` of the training loop's wall time (steps, checkpoints and samples,
+        over all resumes) have been spent; the ranks of a torchrun job decide together at log points."""
+        budget = self.config.train.max_minutes * 60
+        if budget <= 0:
+            return False
+        if not self.context.distributed:
+            return self.train_seconds >= budget
+        if self.step % self.config.train.log_every:
+            return False
+        _, (within,) = self.context.agree([], [self.train_seconds < budget])
+        return not within
+
     def _finish(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
         epochs = self.config.train.epochs
-        if epochs % self.config.train.save_every == 0:
+        if self.step < self.total_steps:  # train.max_minutes ended it: no epoch checkpoint to name
+            self._emit("budget", stop, metrics={"minutes": self.train_seconds / 60})
+        elif epochs % self.config.train.save_every == 0:
             self._save(self.folder.epoch_checkpoint(epochs), stop)
         self._save(self.folder.final_checkpoint(), stop)
-        self._sample(f"epoch_{epochs}", stop)
+        self._sample(f"epoch_{self.epoch}", stop)
         evaluation = self._evaluate(stop, metrics) if self.config.train.eval_at_end else {}
         self._emit("end", stop, path=self.last_checkpoint)
         return self._result(evaluation=evaluation)
@@ -234,7 +254,7 @@ class Trainer:
             return
         training = capture_state(
             step=self.step, epoch=self.epoch, steps_per_epoch=self.steps_per_epoch, world_size=self.context.world_size,
-            optimizer=self.optimizer, scheduler=self.scheduler, window=self.window,
+            optimizer=self.optimizer, scheduler=self.scheduler, window=self.window, train_seconds=self.train_seconds,
         )  # fmt: skip
         state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
         checkpoint = Checkpoint(config_to_dict(self.config), self.model.spec, state, self.clips, training)
