@@ -53,7 +53,9 @@ def test_push_then_pull(hub, run_folder, tmp_path) -> None:
     logged = json.loads((run_folder / "metrics.jsonl").read_text().splitlines()[-1])
     pulled = json.loads((tmp_path / "pulled" / "config.json").read_text())
     assert pulled["evaluation"]["model/mse@1"] == logged["eval/model/mse@1"]
-    assert "## Evaluation" in card and f"| model | 1 | {logged['eval/model/mse@1']:.4g} |" in card
+    psnr = [logged[f"eval/model/psnr{bound}@1"] for bound in ("", "_low", "_high")]
+    assert "## Evaluation" in card and f"| 1 | model | {psnr[0]:.2f} [{psnr[1]:.2f}, {psnr[2]:.2f}] |" in card
+    assert "model-index:" in card and f"value: {round(psnr[0], 3)}" in card and "name: PSNR h1 (dB)" in card
     result = runner.invoke(app, ["hub", "push", str(tmp_path / "pulled"), "alice/copy"])  # a pulled folder re-pushed
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["hub", "pull", "alice/copy", "-o", str(tmp_path / "copy")]).exit_code == 0
@@ -67,7 +69,8 @@ def test_push_with_a_wm_eval_file(hub, run_folder, data, tmp_path) -> None:
     assert runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny", "--eval", str(report)]).exit_code == 0
     assert runner.invoke(app, ["hub", "pull", "alice/tiny", "-o", str(tmp_path / "pulled")]).exit_code == 0
     card = (tmp_path / "pulled" / "README.md").read_text()
-    assert "Open-loop on squares.h5" in card and "| shuffled_actions | 2 |" in card
+    assert "Open-loop on squares.h5" in card and "| 2 | shuffled_actions |" in card and "| 2 | 0." in card  # the actions table
+    assert json.loads(report.read_text())["verdict"] in card
 
 
 def test_finetune_from_a_hub_id(hub, run_folder, data, tmp_path) -> None:

@@ -15,7 +15,7 @@ from squares import NAMES, SPEC, ShiftModel
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.imagine import evaluate, plot_report
-from wm.core.imagine.eval_table import eval_tables, verdict
+from wm.core.imagine.eval_table import eval_tables, notes, verdict
 from wm.core.imagine.evaluate import frame_scores, moving_mask
 from wm.core.imagine.report import EvalReport, load_json, save_json
 from wm.core.imagine.spread import action_set
@@ -155,7 +155,8 @@ def test_tables_and_verdicts_from_flat_figures() -> None:
     flat = {"windows": 8, "model/psnr@1": 30.0, "model/psnr_low@1": 29.5, "model/psnr_high@1": 30.5, "model/mse@1": 0.001}
     quality = eval_tables(flat)
     assert len(quality) == 1 and quality[0].rows == [["1", "model", "30.00 [29.50, 30.50]", "-", "0.00100", "-"]]
-    assert verdict(flat) == "actions: not measured"
+    assert verdict(flat) == "actions: not measured" and notes(flat).startswith("8 held-out windows; PSNR from the MSE pooled")
+    assert notes({"model/psnr@1": 30.0}).startswith("Figures from an older wm: PSNR is a mean of per-frame PSNRs")
     gap = {"action_gap/moving_psnr@1": -2.0, "action_gap/moving_psnr_low@1": -3.0, "action_gap/moving_psnr_high@1": -1.0}
     assert verdict(gap).startswith("actions: shuffled actions predict better")
     assert len(eval_tables({**flat, **gap})) == 2

@@ -10,6 +10,7 @@ from typing import Any
 from wm.core.checkpoint import Checkpoint
 from wm.core.errors import WMError
 from wm.core.hub.format import CONFIG, CONTEXT, SAMPLE, TRAINING_FILES, WEIGHTS, is_hub_folder
+from wm.core.imagine.report import VERSION, check_document, flatten
 
 TAGS = ["world-model", "wm", "action-conditioned", "video-prediction", "model-based-rl"]
 
@@ -38,8 +39,12 @@ def model_card(
         "fps": spec.fps,
         "source": Path(source).name if source else "built-in ALE source",
     }
-    metadata = ModelCardData(library_name="wm", license=license, tags=[*TAGS, kind], wm_data=data)
     name = repo_id.split("/")[-1]
+    results = _eval_results(evaluation) if evaluation else None
+    metadata = ModelCardData(
+        library_name="wm", license=license, tags=[*TAGS, kind], wm_data=data,
+        **({"model_name": name, "eval_results": results} if results else {}),
+    )  # fmt: skip
     sections = [
         f"# {name}\n\nAn action-conditioned world model (`{kind}`) made with `wm`: from a few frames and the "
         f"actions taken, it imagines the frames that follow.",
@@ -106,8 +111,7 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
             document = json.loads(Path(eval_file).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise WMError(f"--eval {eval_file}: cannot read it as JSON ({err})") from err
-        if not isinstance(document, dict) or document.get("format") != "wm-eval":
-            raise WMError(f"--eval {eval_file}: not a `wm eval --json` file (expected \"format\": \"wm-eval\")")
+        check_document(document, f"--eval {eval_file}")
         return {k: v for k, v in document.items() if k != "windows"}
     if is_hub_folder(path) and not (path / "checkpoints").is_dir():
         return json.loads((path / CONFIG).read_text()).get("evaluation")
@@ -129,30 +133,48 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
 
 
 def _evaluation(evaluation: dict[str, Any]) -> str:
-    """A ``wm eval --json`` document or the trainer's ``{"method/metric@horizon": value}``, as a table."""
-    rows = evaluation.get("results") or _rows(evaluation)
-    metrics = evaluation.get("metrics") or sorted({k for row in rows for k in row} - {"method", "horizon"})
-    header = ["method", "horizon", *metrics]
-    table = _table(header, [[_cell(row.get(key, "")) for key in header] for row in rows])
+    """A ``wm eval --json`` document or the trainer's flat ``{"method/metric@horizon": value}``, as
+    the tables `wm eval` prints (``wm.core.imagine.eval_table``)."""
+    from wm.core.imagine.eval_table import eval_tables, notes, verdict
+
+    flat = _flat(evaluation)
+    tables = "\n\n".join(f"*{t.title}*\n\n" + _table(t.header, t.rows) for t in eval_tables(flat))
     if "dataset" in evaluation:
-        note = (
-            f"Open-loop on {Path(str(evaluation['dataset'])).name}: {evaluation.get('context')} context frames, "
-            f"{evaluation.get('num_windows')} windows; horizon h is the h-th imagined frame."
-        )
+        where = f"on {Path(str(evaluation['dataset'])).name}, {evaluation.get('context')} context frames"
     else:
-        note = "Open-loop on held-out episodes at the end of training; horizon h is the h-th imagined frame."
-    baselines = "`copy_last` repeats the last real frame; `shuffled_actions` imagines with the actions shuffled."
-    return f"## Evaluation\n\n{note} {baselines}\n\n{table}"
+        where = "on held-out episodes at the end of training"
+    about = (
+        f"Open-loop {where}; horizon h is the h-th imagined frame. `copy_last` repeats the last real frame; "
+        f"`shuffled_actions` imagines with the actions shuffled. {notes(flat)}"
+    )
+    return f"## Evaluation\n\n{about}\n\n**{verdict(flat)}**\n\n{tables}"
 
 
-def _rows(flat: dict[str, Any]) -> list[dict[str, Any]]:
-    rows: dict[tuple[str, int], dict[str, Any]] = {}
+def _flat(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Flat ``method/metric@horizon`` keys of a document (version 2, or version 1's wide rows) or of flat keys."""
+    if "results" not in evaluation:
+        return evaluation
+    if evaluation.get("version") == VERSION:
+        return flatten(evaluation)
+    return {f"{r['method']}/{k}@{r['horizon']}": v for r in evaluation["results"] for k, v in r.items() if k not in ("method", "horizon")}
+
+
+def _eval_results(evaluation: dict[str, Any]) -> list[Any]:
+    """The model's PSNR, moving-pixel PSNR and action gap per horizon, as Hub ``model-index`` results."""
+    from huggingface_hub import EvalResult
+
+    flat = _flat(evaluation)
+    source = Path(str(evaluation["dataset"])).name if "dataset" in evaluation else "held-out episodes"
+    names = {"model/psnr": "PSNR", "model/moving_psnr": "moving-pixel PSNR", "action_gap/moving_psnr": "action gap"}
+    results = []
     for key, value in flat.items():
-        match = re.fullmatch(r"(\w+)/(\w+)@(\d+)", key)
-        if match:
-            method, metric, horizon = match.group(1), match.group(2), int(match.group(3))
-            rows.setdefault((method, horizon), {"method": method, "horizon": horizon})[metric] = value
-    return list(rows.values())
+        match = re.fullmatch(r"(\w+/\w+)@(\d+)", key)
+        if match and match.group(1) in names and isinstance(value, (int, float)):
+            results.append(EvalResult(
+                task_type="video-prediction", dataset_type="wm-held-out", dataset_name=source, metric_type="psnr",
+                metric_value=round(float(value), 3), metric_name=f"{names[match.group(1)]} h{match.group(2)} (dB)",
+            ))  # fmt: skip
+    return results
 
 
 def _training(checkpoint: Checkpoint) -> str:
@@ -162,10 +184,6 @@ def _training(checkpoint: Checkpoint) -> str:
     trained = f"Trained for {steps} optimizer steps. " if steps else ""
     config = yaml.safe_dump(checkpoint.config, sort_keys=False)
     return f"## Training\n\n{trained}The resolved config it was trained with:\n\n```yaml\n{config}```"
-
-
-def _cell(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -82,13 +82,14 @@ def verdict(flat: dict[str, float]) -> str:
 
 
 def notes(flat: dict[str, float]) -> str:
-    """How to read the tables, in one paragraph."""
-    windows = f"{int(flat['windows'])} held-out windows, " if "windows" in flat else ""
+    """How to read the tables, in one paragraph (figures from before ``windows`` was logged are older ones)."""
+    if "windows" not in flat:
+        return "Figures from an older wm: PSNR is a mean of per-frame PSNRs capped at 100 dB, without intervals."
     spread = int(flat.get("spread_steps", 0))
-    held = f"; spread: mean |difference| (pixels in [0, 1]) between futures of each action held {spread} steps" if spread else ""
+    held = f"; spread: mean absolute difference (pixels in [0, 1]) between the futures of each action held {spread} steps" if spread else ""
     return (
-        f"{windows}PSNR from the MSE pooled over windows; moving pixels: {MOVING_RULE}; "
-        f"[low, high]: 95% bootstrap interval over windows{held}."
+        f"{int(flat['windows'])} held-out windows; PSNR from the MSE pooled over windows; moving pixels: "
+        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{held}."
     )
 
 
