@@ -108,6 +108,20 @@ def test_play_headless_records(files: tuple[Path, Path], tmp_path: Path, monkeyp
     assert "exact decoding" in wm("play", checkpoint, "--steps", 2, "--fps", 0, "--exact")
 
 
+def test_play_from_a_recording(files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    data, checkpoint = files
+    wm("play", checkpoint, "--steps", 3, "--fps", 0, "--data", data, "--episode", -1, "--start", 30, "--record", tmp_path / "p.gif")
+    assert iio.imread(tmp_path / "p.gif", index=0).shape[:2] == (64 + 18 * 5, 256)  # two more HUD lines: the truth
+    for args, message in [
+        (["--episode", 2], "--episode and --start choose the context within --data; pass --data FILE"),
+        (["--data", data, "--start", 38], "has 40 frames, expected start + context <= 40"),
+    ]:
+        result = runner.invoke(app, ["play", str(checkpoint), "--steps", "1", *map(str, args)])
+        assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -79,22 +79,38 @@ def play(
     exact: bool = typer.Option(
         False, "--exact", help="Decode frames exactly (default: fast decoding, within 0.03 of exact, where offered)."
     ),
+    data: Path | None = typer.Option(
+        None, "--data", help="Start from this dataset's episode instead of the checkpoint's clips; the HUD scores "
+        "each imagined frame against the recorded one (moving-pixel PSNR) and says if your action is the recorded one."
+    ),
+    episode: int | None = typer.Option(None, "--episode", help="Episode of --data, -1 the last (default 0)."),
+    start: int | None = typer.Option(None, "--start", help="First context frame within the episode of --data (default 0)."),
 ) -> None:
     """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""
     from wm.core.errors import WMError
-    from wm.core.imagine.context import checkpoint_clips
+    from wm.core.imagine.context import checkpoint_clips, dataset_context, default_context_length
     from wm.core.imagine.engine import ImaginationEngine
+    from wm.core.imagine.truth import MAX_RECORDED
     from wm.core.loading import load_model
 
     if scale < 1 or fps < 0:
         raise WMError(f"play: --scale must be >= 1 and --fps >= 0, found {scale} and {fps}")
+    if data is None and (episode is not None or start is not None):
+        raise WMError("play: --episode and --start choose the context within --data; pass --data FILE")
     try:
         from wm.core.imagine.play import play as run_play
     except ImportError as err:
         raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm[play]'") from None
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     engine = ImaginationEngine(world_model, fast_decode=not exact)
-    stats = run_play(engine, checkpoint_clips(checkpoint), scale=scale, fps=fps, record=record, seed=seed, steps=steps)
+    if data is None:
+        clips = checkpoint_clips(checkpoint)
+    else:
+        clips = dataset_context(
+            data, world_model.spec, episode=episode or 0, start=start or 0,
+            length=default_context_length(checkpoint), steps=MAX_RECORDED,
+        )  # fmt: skip
+    stats = run_play(engine, clips, scale=scale, fps=fps, record=record, seed=seed, steps=steps)
     recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
     decoding = "fast" if engine.fast_decode else "exact"
     console().print(f"played {stats.steps} imagined frames ({stats.resets} resets, {decoding} decoding){recorded}")
