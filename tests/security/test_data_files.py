@@ -4,7 +4,9 @@ allocate unbounded memory or end in a traceback if a guard failed. Each is refus
 from __future__ import annotations
 
 import io
+import shutil
 import struct
+import subprocess
 import tracemalloc
 import zipfile
 import zlib
@@ -104,13 +106,33 @@ def test_virtual_dataset_refused_through_cli(tmp_path) -> None:
     assert not (tmp_path / "out.h5").exists() and not list(tmp_path.glob(".out*"))
 
 
-def test_filter_plugin_refused_before_any_read(tmp_path) -> None:
+PLUGIN_C = """
+#include <stdio.h>
+__attribute__((constructor)) static void loaded(void) { FILE *f = fopen(MARKER, "w"); if (f) fclose(f); }
+int H5PLget_plugin_type(void) { return 0; }
+const void *H5PLget_plugin_info(void) { return 0; }
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc to build a stand-in filter plug-in")
+def test_filter_plugin_never_loaded(tmp_path) -> None:
+    plugins, marker = tmp_path / "plugins", tmp_path / "plugin-was-loaded"
+    plugins.mkdir()
+    (tmp_path / "plugin.c").write_text(PLUGIN_C)
+    subprocess.run(["gcc", "-shared", "-fPIC", f'-DMARKER="{marker}"', "-o", str(plugins / "libstandin.so"),
+                    str(tmp_path / "plugin.c")], check=True)
     path = small_h5(tmp_path / "data.h5", skip=("actions",))
-    with h5py.File(path, "a") as f:  # filter 32015 (zstd) is a plug-in HDF5 would search its plug-in path for
-        f.create_dataset("actions", shape=(2, 8), dtype=np.int64, chunks=(2, 8), compression=32015,
-                         allow_unknown_filter=True)
-    with pytest.raises(WMError, match=r"'actions' uses HDF5 filter 32015 .*expected gzip, lzf or no compression"):
-        open_dataset(path)
+    with h5py.File(path, "a") as f:  # filter 32015 (zstd): HDF5 would search its plug-in path to decode the chunk
+        data = f.create_dataset("actions", shape=(2, 8), dtype=np.int64, chunks=(2, 8), compression=32015,
+                                allow_unknown_filter=True)
+        data.id.write_direct_chunk((0, 0), bytes(128), filter_mask=0)
+    h5py.h5pl.prepend(str(plugins).encode())
+    try:
+        with pytest.raises(WMError, match=r"'actions' uses HDF5 filter 32015, a plug-in; expected gzip, lzf or no"):
+            open_dataset(path)
+    finally:
+        h5py.h5pl.remove(0)
+    assert not marker.exists()
 
 
 # 2. and 3. Sizes are checked against the stored data; per-step arrays are read without their padding.
@@ -159,12 +181,13 @@ def test_padded_actions_are_not_read_whole(tmp_path) -> None:
         f["lengths"] = np.array([5, 5])
     tracemalloc.start()
     try:
-        dataset = open_dataset(path)
-        dataset.read(1, 0, 5)
+        result = runner.invoke(app, ["data", "inspect", str(path)])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 40e6
+    assert result.exit_code == 0, result.output
+    assert peak < 40e6 and "10 (100%)" in result.output
+    dataset = open_dataset(path)
     assert dataset.all_steps("actions").tolist() == [1] * 10
     assert dataset.read(1, 2, 5)["rewards"].tolist() == [0.5] * 3
 

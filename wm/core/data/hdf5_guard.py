@@ -66,8 +66,9 @@ def _own_storage(path: Path, key: str, data: Any) -> None:
     for i in range(plist.get_nfilters()):
         code, _, _, name = plist.get_filter(i)
         if code not in MAX_RATIO:
-            raise WMError(f"{path}: '{key}' uses HDF5 filter {code} ({name.decode(errors='replace')}); expected "
-                          "gzip, lzf or no compression (recompress with `h5repack -f GZIP=1`)")
+            named = f" ({name.decode(errors='replace')})" if name else ""
+            raise WMError(f"{path}: '{key}' uses HDF5 filter {code}{named}, a plug-in; expected gzip, lzf or no "
+                          "compression (recompress with `h5repack -f GZIP=1`)")
 
 
 def _hard_path(f: Any, path: Path, key: str, link_path: str, hops: int) -> str | None:
