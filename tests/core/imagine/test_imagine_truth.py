@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from wm.core.imagine.truth import PSNR_CAP, moving_psnr
+from wm.core.imagine.stats import PSNR_CAP
+from wm.core.imagine.truth import moving_psnr
 
 
 def test_only_the_pixels_that_moved_count() -> None:

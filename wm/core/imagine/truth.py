@@ -1,9 +1,9 @@
 """Play against a recording: each imagined frame scored against the recorded frame of the same step.
 
-The score is ``wm eval``'s moving-pixel error: the moving pixels are those where the recorded
-frame differs from the last context frame in any channel (exact: frames are uint8), and the
-error is the MSE over every channel of them, frames in [0, 1], shown as PSNR (``PSNR_CAP`` for
-an error of 0; None when nothing moves). Copy-last-frame is wrong exactly on those pixels.
+The score is ``wm eval``'s moving-pixel error, by its own helpers: the moving pixels are those
+where the recorded frame differs from the last context frame in any channel (``evaluate.moving_mask``),
+and the error is the MSE over every channel of them, frames in [0, 1], shown as PSNR
+(``stats.psnr``: ``PSNR_CAP`` for an error of 0; None here when nothing moves).
 """
 
 from __future__ import annotations
@@ -11,22 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from wm.core.imagine.context import Context
+from wm.core.imagine.evaluate import moving_mask
+from wm.core.imagine.stats import psnr
 
-PSNR_CAP = 100.0
 MAX_RECORDED = 1000  # recorded steps read after a play context (about a minute at 15 fps)
 
 
 def moving_psnr(imagined: np.ndarray, truth: np.ndarray, last: np.ndarray) -> float | None:
     """PSNR (dB) of ``imagined`` float (C, H, W) in [0, 1] against ``truth`` uint8 (C, H, W) over the
     pixels where ``truth`` differs from ``last`` uint8 (C, H, W); None when no pixel moves."""
-    moving = (truth != last).any(axis=0)
+    moving = moving_mask(torch.from_numpy(truth)[None, None], torch.from_numpy(last)[None])[0, 0, 0].numpy()
     if not moving.any():
         return None
     error = np.clip(imagined[:, moving], 0, 1) - truth[:, moving] / np.float32(255)
-    mse = float(np.mean(np.square(error, dtype=np.float64)))
-    return PSNR_CAP if mse == 0 else min(PSNR_CAP, -10 * float(np.log10(mse)))
+    return float(psnr(np.mean(np.square(error, dtype=np.float64))))
 
 
 @dataclass(frozen=True)
