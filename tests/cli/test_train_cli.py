@@ -106,3 +106,13 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(data: Path, tmp_path: Path)
     assert "Traceback" not in out + err and "interrupted at step" in out
     saved = (run / "checkpoints" / "last.pt").resolve()
     assert saved.name.startswith("step_") and f"wm train --resume {run}" in out
+
+
+def test_the_end_of_training_table_is_wm_evals(data: Path, tmp_path: Path) -> None:
+    overrides = [*TINY[:-1], "train.eval_at_end=true", f"data.path={data}", f"run.dir={tmp_path}", "run.name=ev"]
+    result = runner.invoke(app, ["train", *overrides], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    for part in ("held-out imagination (open loop)", "moving PSNR dB", "action gap dB (moving)", "actions: ",
+                 "64 held-out windows; PSNR from the MSE pooled over windows", "each action held 2 steps"):
+        assert part in result.output
+    assert "[" in next(line for line in result.output.splitlines() if "copy_last" in line)  # intervals in the rows
