@@ -61,7 +61,7 @@ def test_external_link_refused(tmp_path) -> None:
     path = small_h5(tmp_path / "data.h5", skip=("actions",))
     with h5py.File(path, "a") as f:
         f["actions"] = h5py.ExternalLink("secret.h5", "/actions")
-    with pytest.raises(WMError, match=r"data\.h5: 'actions' is reached through an external link to 'secret\.h5' at '/actions'"):
+    with pytest.raises(WMError, match=r"data\.h5: 'actions' is reached through an external link to 'secret\.h5'"):
         open_dataset(path)
 
 
@@ -128,7 +128,7 @@ def test_filter_plugin_never_loaded(tmp_path) -> None:
         data.id.write_direct_chunk((0, 0), bytes(128), filter_mask=0)
     h5py.h5pl.prepend(str(plugins).encode())
     try:
-        with pytest.raises(WMError, match=r"'actions' uses HDF5 filter 32015, a plug-in; expected gzip, lzf or no"):
+        with pytest.raises(WMError, match=r"'actions' uses HDF5 filter 32015; expected gzip, lzf or no compression"):
             open_dataset(path)
     finally:
         h5py.h5pl.remove(0)
@@ -165,6 +165,15 @@ def test_huge_frame_size_refused(tmp_path) -> None:
     with h5py.File(path, "a") as f:
         f.create_dataset("frames", shape=(2, 8, 3, 100_000, 100_000), dtype=np.uint8, chunks=(1, 1, 3, 64, 64))
     with pytest.raises(WMError, match=r"'frames' is 100000x100000 pixels per frame; expected at most"):
+        open_dataset(path)
+
+
+def test_huge_chunks_refused(tmp_path) -> None:
+    path = small_h5(tmp_path / "data.h5", skip=("frames",))
+    with h5py.File(path, "a") as f:  # reading one frame would decode one 3 GB chunk
+        f.create_dataset("frames", shape=(2, 3000, 1, 1024, 1024), dtype=np.uint8, chunks=(1, 3000, 1, 1024, 1024),
+                         compression="gzip")
+    with pytest.raises(WMError, match=r"'frames' has chunks \(1, 3000, 1, 1024, 1024\) of 3,145,728,000 bytes"):
         open_dataset(path)
 
 

@@ -2,7 +2,8 @@
 
 ``dataset(f, path, key)`` resolves a top-level ``key`` one link at a time and never follows a link
 out of the file: external links, external storage and virtual datasets are refused, soft links are
-followed inside the file only. Only the built-in filters (gzip, lzf, shuffle, fletcher32) are
+followed inside the file only; a chunk (decoded whole by any read) holds at most MAX_CHUNK_BYTES.
+Only the built-in filters (gzip, lzf, shuffle, fletcher32) are
 accepted, so reading wm's keys never makes HDF5 search its plug-in path (``HDF5_PLUGIN_PATH``) for
 a filter the file names, and ``check_stored`` can bound what the stored bytes decode to.
 """
@@ -20,6 +21,7 @@ DEFLATE, SHUFFLE, FLETCHER32, LZF = 1, 2, 3, 32000  # HDF5 filter ids
 MAX_RATIO = {DEFLATE: 1032.0, LZF: 100.0, SHUFFLE: 1.0, FLETCHER32: 1.0}  # most bytes one stored byte decodes to
 MAX_SOFT_LINKS = 16
 SLACK_BYTES = 1 << 20  # declared sizes up to this are accepted whatever the storage (headers, fill values)
+MAX_CHUNK_BYTES = 1 << 28  # a read decodes whole chunks; 256 MiB holds one 4096x4096x4 float32 frame
 
 
 def dataset(f: Any, path: Path, key: str) -> Any:
@@ -62,13 +64,16 @@ def _own_storage(path: Path, key: str, data: Any) -> None:
     if data.external:
         raise WMError(f"{path}: '{key}' keeps its data in external file {data.external[0][0]!r}; "
                       "expected data stored in this file")
+    if data.chunks is not None and prod(data.chunks) * data.dtype.itemsize > MAX_CHUNK_BYTES:
+        raise WMError(f"{path}: '{key}' has chunks {data.chunks} of {prod(data.chunks) * data.dtype.itemsize:,} bytes; "
+                      f"expected at most {MAX_CHUNK_BYTES:,} (rechunk with h5repack)")
     plist = data.id.get_create_plist()
     for i in range(plist.get_nfilters()):
         code, _, _, name = plist.get_filter(i)
         if code not in MAX_RATIO:
             named = f" ({name.decode(errors='replace')})" if name else ""
-            raise WMError(f"{path}: '{key}' uses HDF5 filter {code}{named}, a plug-in; expected gzip, lzf or no "
-                          "compression (recompress with `h5repack -f GZIP=1`)")
+            raise WMError(f"{path}: '{key}' uses HDF5 filter {code}{named}; expected gzip, lzf or no compression "
+                          "(recompress with `h5repack -f GZIP=1`)")
 
 
 def _hard_path(f: Any, path: Path, key: str, link_path: str, hops: int) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,7 @@ class VideoEpisodes(PerFileEpisodes):
             if array is None:
                 raise WMError(f"{file}: no {file.stem}.npy or {file.stem}.txt beside it; expected one action per frame")
         self.lengths = np.array([len(a) for a in actions], dtype=np.int64)
-        self._stream: tuple[int, int, Iterator[Any], int] | None = None  # (episode, pid, frames, position)
+        self._stream: tuple[int, int, Generator[Any, None, None], int] | None = None  # (episode, pid, frames, position)
         self._shape: tuple[int, ...] | None = None  # (C, H, W) of the first frame; every frame must match
         fps = self._probe(self.files[0]).get("fps")
         self._shape = self._decode(0, 0, 1).shape[1:]
@@ -166,6 +166,7 @@ class VideoEpisodes(PerFileEpisodes):
 
         file, length = self.files[episode], int(self.lengths[episode])
         if self._stream is None or self._stream[:2] != (episode, os.getpid()) or self._stream[3] > start:
+            self.close()
             self._probe(file)
             self._stream = (episode, os.getpid(), iio.imiter(file), 0)
         _, _, frames, position = self._stream
@@ -179,10 +180,11 @@ class VideoEpisodes(PerFileEpisodes):
                 if frame is not None and position >= start:
                     out.append(self._checked(file, np.asarray(frame)))
         except DECODE_ERRORS as err:
-            self._stream = None
-            raise WMError(f"{file}: could not decode video ({first_line(err)}); expected a readable video file") from None
+            self.close()
+            raise WMError(f"{file}: could not decode video ({first_line(err)}); "
+                          "expected a readable video file") from None
         except WMError:
-            self._stream = None
+            self.close()
             raise
         self._stream = (episode, os.getpid(), frames, stop)
         return np.concatenate(out)
@@ -203,6 +205,9 @@ class VideoEpisodes(PerFileEpisodes):
         return {"format": f"{len(self.files)} video files"}
 
     def close(self) -> None:
+        """Stop the open decoder (its ffmpeg process); the next read starts a new one."""
+        if self._stream is not None and self._stream[1] == os.getpid():
+            self._stream[2].close()
         self._stream = None
 
     def __getstate__(self) -> dict[str, Any]:
