@@ -25,7 +25,7 @@ STEP_KEYS = ("actions", "rewards", "terminals")
 
 
 class NpzEpisodes(PerFileEpisodes):
-    """One episode per .npz file; the last episode's frames are kept after a read."""
+    """One episode per .npz file; the file of the last read stays open, so the next window continues its stream."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -52,7 +52,8 @@ class NpzEpisodes(PerFileEpisodes):
         with NpzArchive(file) as archive:
             if not archive.has("frames"):
                 raise WMError(f"{file}: no 'frames' array; expected 'frames' and 'actions' in every .npz episode")
-            shape, dtype = archive.header("frames").shape, archive.header("frames").dtype
+            header = archive.header("frames")
+        shape, dtype = header.shape, header.dtype
         layout = checks.frame_layout(file, "frames", shape, lead=1)
         checks.frame_dtype(file, "frames", dtype)
         height, width = shape[2:4] if layout == "channels_first" else shape[1:3]
