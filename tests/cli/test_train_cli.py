@@ -113,6 +113,6 @@ def test_the_end_of_training_table_is_wm_evals(data: Path, tmp_path: Path) -> No
     result = runner.invoke(app, ["train", *overrides], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     for part in ("held-out imagination (open loop)", "moving PSNR dB", "action gap dB (moving)", "actions: ",
-                 "64 held-out windows; PSNR from the MSE pooled over windows", "each action held 2 steps"):
+                 "64 held-out windows from 1 episode(s);", "windows share episodes", "each action held 2 steps"):
         assert part in result.output
     assert "[" in next(line for line in result.output.splitlines() if "copy_last" in line)  # intervals in the rows

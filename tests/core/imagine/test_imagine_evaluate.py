@@ -128,7 +128,8 @@ def test_json_round_trip_keeps_every_figure_and_the_undefined_ones(tmp_path: Pat
     document = json.loads(save_json(report, tmp_path / "r.json").read_text())  # strict JSON: null, not NaN
     assert document["format"] == "wm-eval" and document["version"] == 2 and document["num_windows"] == 4
     assert {r["value"] for r in document["results"] if r["metric"] == "moving_psnr"} == {None}
-    assert document["verdict"] == report.verdict and document["spread"]["steps"] == 3
+    assert document["verdict"] == report.verdict and document["spread"]["steps"] == 3 and document["num_episodes"] == 2
+    assert notes(report.flat()).startswith("4 held-out windows from 2 episode(s);") and "understate" in notes(report.flat())
     again = load_json(tmp_path / "r.json")
     assert again.to_dict() == report.to_dict() and math.isnan(again.scores["model"]["moving_mse"][0])
     assert "model/moving_psnr@1" not in report.flat() and report.flat()["model/psnr@1"] == 100.0

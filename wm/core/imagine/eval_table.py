@@ -87,9 +87,12 @@ def notes(flat: dict[str, float]) -> str:
         return "Figures from an older wm: PSNR is a mean of per-frame PSNRs capped at 100 dB, without intervals."
     spread = int(flat.get("spread_steps", 0))
     held = f"; spread: mean absolute difference (pixels in [0, 1]) between the futures of each action held {spread} steps" if spread else ""
+    episodes = int(flat.get("episodes", 0))
+    windows = f"{int(flat['windows'])} held-out windows" + (f" from {episodes} episode(s)" if episodes else "")
+    caveat = " (windows share episodes, so the intervals understate the uncertainty)" if 0 < episodes < flat["windows"] else ""
     return (
-        f"{int(flat['windows'])} held-out windows; PSNR from the MSE pooled over windows; moving pixels: "
-        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{held}."
+        f"{windows}; PSNR from the MSE pooled over windows; moving pixels: "
+        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{caveat}{held}."
     )
 
 

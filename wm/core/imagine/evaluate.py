@@ -98,7 +98,7 @@ def evaluate(
             for key, value in scores.items():
                 parts.setdefault(key, []).append(value)
     sums = {key: np.concatenate(value) for key, value in parts.items()}
-    pixels = int(np.prod(frames.shape[2:]))
+    pixels = model.spec.channels * model.spec.height * model.spec.width
     results = _figures(sums, horizons, spread_at, pixels, seed)
     return EvalReport(
         type(model).__name__, str(dataset_path), context, horizons, seed, windows, results,

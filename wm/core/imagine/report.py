@@ -3,7 +3,7 @@
 JSON schema "wm-eval" version 2: the window list and settings, then ``results``, one row per
 figure: {"method", "metric", "horizon", "value", "low", "high"} (low/high: the 95% bootstrap
 interval; null where undefined, e.g. moving pixels when nothing moves). The flat form
-``{"model/psnr@1": v, "model/psnr_low@1": lo, "model/psnr_high@1": hi, ..., "windows": N}``
+``{"model/psnr@1": v, "model/psnr_low@1": lo, "model/psnr_high@1": hi, ..., "windows": N, ...}``
 is what the trainer logs to metrics.jsonl as ``eval/...`` (undefined figures left out).
 """
 
@@ -79,6 +79,7 @@ class EvalReport:
             "horizons": list(self.horizons),
             "seed": self.seed,
             "num_windows": len(self.windows),
+            "num_episodes": len({e for e, _ in self.windows}),
             "windows": [{"episode": e, "start": s} for e, s in self.windows],
             "methods": list(METHODS),
             "metrics": list(METRICS),
@@ -114,9 +115,9 @@ def check_document(document: Any, source: str) -> None:
 
 def flatten(document: dict[str, Any]) -> dict[str, float]:
     """Flat keys of a version-2 document: ``method/metric@h`` and its ``_low``/``_high``, plus
-    ``windows``, ``context`` and ``spread_steps``; figures that are undefined are left out."""
+    ``windows``, ``episodes``, ``context`` and ``spread_steps``; figures that are undefined are left out."""
     flat: dict[str, float] = {
-        "windows": document["num_windows"], "context": document["context"],
+        "windows": document["num_windows"], "episodes": document["num_episodes"], "context": document["context"],
         "spread_steps": document.get("spread", {}).get("steps", 0),
     }  # fmt: skip
     for row in document["results"]:
