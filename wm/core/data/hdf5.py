@@ -181,7 +181,12 @@ class Hdf5Episodes(EpisodeDataset):
         return window_dict(frames, self._actions[steps], rewards, terminals)
 
     def all_steps(self, key: str) -> np.ndarray | None:
-        return {"actions": self._actions, "rewards": self._rewards, "terminals": self._terminals}[key]
+        values = {"actions": self._actions, "rewards": self._rewards, "terminals": self._terminals}[key]
+        if values is None:
+            return None
+        view = values.view()  # the reader's own array, not a copy: read-only
+        view.flags.writeable = False
+        return view
 
     def storage(self) -> dict[str, str]:
         frames = self._stored_frames()
