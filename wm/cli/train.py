@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from wm.cli.common import (
     OVERRIDES_ARGUMENT, PRESET_OPTION, PRINT_CONFIG_OPTION, TRUST_OPTION, console, notice, print_config, resolve_config,
@@ -45,7 +46,8 @@ def train(
 
         config, checkpoint = resume_run(resume, overrides or [])
         if checkpoint is None and int(os.environ.get("RANK", "0")) == 0:
-            console().print(f"[yellow]{resume} holds no complete checkpoint[/]: starting again from step 0", soft_wrap=True)
+            note = f"[yellow]{escape(str(resume))} holds no complete checkpoint[/]: starting again from step 0"
+            console().print(note, soft_wrap=True)
     else:
         config = resolve_config(presets, overrides)
     if print_only:
@@ -110,7 +112,8 @@ def _run(config: Any, **kwargs: Any) -> None:
         if main:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             reason = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0]  # drop gloo's source location
-            console().print(f"[red]stopped[/]: another process of the job failed or stopped answering ({reason})", soft_wrap=True)
+            note = f"[red]stopped[/]: another process of the job failed or stopped answering ({escape(reason)})"
+            console().print(note, soft_wrap=True)
         raise typer.Exit(EXIT_PEER_FAILED) from None
     finally:
         if view is not None:

@@ -33,7 +33,8 @@ def test_resume_without_a_complete_checkpoint_starts_from_step_zero(pong: Path, 
     assert result.step == 6 and result.checkpoint == run / "checkpoints" / "final.pt"
     assert [r["step"] for r in read_metrics(run / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]  # the dead run's are gone
     assert all(r["loss"] not in (9.0, 8.0) for r in read_metrics(run / "metrics.jsonl"))
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_1.pt", "epoch_2.pt", "final.pt", "last.pt"]
+    written = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert written == ["epoch_1.pt", "epoch_2.pt", "final.pt", "last.pt"]
     assert not [p for p in (run / "samples").iterdir() if p.name.startswith(".")]
 
 
