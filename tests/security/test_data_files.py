@@ -168,6 +168,18 @@ def test_huge_frame_size_refused(tmp_path) -> None:
         open_dataset(path)
 
 
+def test_action_counts_bounded_through_cli(tmp_path) -> None:
+    path = small_h5(tmp_path / "data.h5")
+    with h5py.File(path, "a") as f:  # inspect counts every action: 10^12 counters
+        f.attrs["num_actions"] = 10**12
+    assert "'num_actions' implies 1,000,000,000,000 discrete actions" in one_line_error(["data", "inspect", str(path)])
+    folder = tmp_path / "eps"
+    folder.mkdir()
+    np.savez(folder / "ep0.npz", frames=np.zeros((2, 1, 8, 8), np.uint8), actions=np.array([0, 10**12]))
+    with pytest.raises(WMError, match=r"ep0\.npz: 'actions' implies 1,000,000,000,001 discrete actions"):
+        open_dataset(folder)
+
+
 def test_huge_chunks_refused(tmp_path) -> None:
     path = small_h5(tmp_path / "data.h5", skip=("frames",))
     with h5py.File(path, "a") as f:  # reading one frame would decode one 3 GB chunk

@@ -18,6 +18,7 @@ CHANNEL_COUNTS = (1, 3, 4)
 FLOAT_SAMPLE_EPISODES = 4  # float frames: episodes (spread over the data) whose first frames are checked
 FLOAT_SAMPLE_FRAMES = 16
 MAX_FRAME_PIXELS = 4096 * 4096  # height x width of one frame; larger frames are refused before any is read
+MAX_DISCRETE_ACTIONS = 1 << 16  # a size that counts, embeddings and one-hot vectors are allocated from
 
 
 def frame_layout(path: Path | str, key: str, shape: tuple[int, ...], lead: int) -> Layout:
@@ -37,8 +38,8 @@ def frame_layout(path: Path | str, key: str, shape: tuple[int, ...], lead: int) 
 def frame_size(path: Path | str, key: str, height: int, width: int) -> None:
     """A frame of at most MAX_FRAME_PIXELS pixels, checked on a declared size before decoding."""
     if int(height) * int(width) > MAX_FRAME_PIXELS:
-        raise WMError(f"{path}: '{key}' has {height}x{width} frames; expected at most {MAX_FRAME_PIXELS:,} pixels "
-                      "per frame (4096x4096)")
+        raise WMError(f"{path}: '{key}' is {height}x{width} pixels per frame; expected at most "
+                      f"{MAX_FRAME_PIXELS:,} (4096x4096)")
 
 
 def frame_dtype(path: Path | str, key: str, dtype: np.dtype) -> None:
@@ -87,7 +88,15 @@ def action_kind(
         raise WMError(f"{path}: '{key}' has dtype {actions.dtype}; expected integer action indices")
     if values.size and values.min() < 0:
         raise WMError(f"{path}: '{key}' has negative value {int(values.min())}; expected action indices >= 0")
+    if values.size:
+        discrete_count(path, key, int(values.max()) + 1)
     return "discrete"
+
+
+def discrete_count(path: Path | str, key: str, count: int) -> None:
+    """A number of discrete actions, checked before anything is sized from it."""
+    if count > MAX_DISCRETE_ACTIONS:
+        raise WMError(f"{path}: '{key}' implies {count:,} discrete actions; expected at most {MAX_DISCRETE_ACTIONS:,}")
 
 
 def finite(path: Path | str, key: str, values: np.ndarray) -> None:

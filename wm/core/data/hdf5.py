@@ -71,6 +71,7 @@ class Hdf5Episodes(EpisodeDataset):
         if kind == "discrete":
             used = int(self._actions.max()) + 1  # every episode has at least one step
             num_actions = int(attrs.get("num_actions", max(used, len(names))))
+            checks.discrete_count(self.path, "num_actions", num_actions)
             if num_actions < used:
                 raise WMError(f"{self.path}: attribute num_actions={num_actions} but 'actions' holds {used - 1}; "
                               f"expected num_actions >= {used}")
