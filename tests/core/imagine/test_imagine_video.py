@@ -60,3 +60,14 @@ def test_pictures_upscale_tile_and_label() -> None:
     rows = labelled(big, ["real 1", "imagined 1"])
     assert rows.shape == (2, LABEL_HEIGHT + 12, 15, 3)
     assert np.array_equal(rows[:, LABEL_HEIGHT:], big) and rows[:, :LABEL_HEIGHT].max() > 200  # text was drawn
+
+
+def test_gif_pictures_share_one_palette_and_keep_few_colours_exact() -> None:
+    from wm.core.imagine.video import gif_frames
+
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, size=(40, 3), dtype=np.uint8)
+    pictures = colours[rng.integers(0, 40, size=(30, 8, 8))]  # 30 pictures drawing on 40 colours
+    images = gif_frames(list(pictures))
+    assert len({bytes(image.getpalette()) for image in images}) == 1  # one palette: frame-to-frame deltas stay small
+    assert all(np.array_equal(np.asarray(image.convert("RGB")), p) for image, p in zip(images, pictures))

@@ -20,6 +20,7 @@ FORMATS = (".gif", ".mp4")
 LABEL_HEIGHT = 14
 GAP = 2  # pixels between tiles
 GAP_COLOUR = 48
+PALETTE_SAMPLE = 16  # GIF pictures the shared palette is drawn from
 
 
 def to_pictures(frames: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -89,7 +90,8 @@ class VideoWriter(AtomicWriter):
     it on ``close``; ``abort``, an exception inside ``with`` or a failure to finish removes it,
     so no half-written video is ever left.
     GIFs keep their frames in memory (Pillow writes them at once; it merges identical
-    consecutive frames into one longer frame, so playback time stays exact); MP4s
+    consecutive frames into one longer frame, so playback time stays exact) and share one
+    palette (``gif_palette``), so Pillow stores only what changes from frame to frame; MP4s
     stream through ffmpeg (H.264, frames padded to even sizes).
     """
 
@@ -136,9 +138,8 @@ class VideoWriter(AtomicWriter):
             raise WMError(f"output {self.path}: no frames to write")
         with self._output:  # renames the finished file onto ``path``; removes it if finishing fails
             if self._gif_frames:
-                import imageio.v3 as iio
-
-                iio.imwrite(self._tmp, np.stack(self._gif_frames), duration=1000 / self.fps, loop=0, plugin="pillow")
+                first, *rest = gif_frames(self._gif_frames)
+                first.save(self._tmp, format="GIF", save_all=True, append_images=rest, duration=1000 / self.fps, loop=0)
             if self._ffmpeg is not None:
                 self._ffmpeg.close()
         return self.path
@@ -149,6 +150,16 @@ class VideoWriter(AtomicWriter):
             self._ffmpeg.close()
         with suppress(_Dropped), self._output:
             raise _Dropped  # atomic_path removes its file when its block ends in an exception
+
+
+def gif_frames(pictures: Sequence[np.ndarray]) -> list:  # list[PIL.Image.Image]
+    """uint8 RGB pictures (H, W, 3) as palette images that share one palette: the median cut of up to
+    ``PALETTE_SAMPLE`` evenly spaced pictures, each picture mapped onto it without dithering."""
+    from PIL import Image
+
+    picked = np.unique(np.linspace(0, len(pictures) - 1, min(len(pictures), PALETTE_SAMPLE)).round().astype(int))
+    palette = Image.fromarray(np.concatenate([pictures[i] for i in picked])).quantize(256, dither=Image.Dither.NONE)
+    return [Image.fromarray(p).quantize(palette=palette, dither=Image.Dither.NONE) for p in pictures]
 
 
 class _Dropped(Exception):
