@@ -38,7 +38,9 @@ def wm(*args: str) -> subprocess.CompletedProcess:
 
 
 def error_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.strip()]
+    """The output's lines but the one-line notice of a command that contacts the Hub (or reads its cache)."""
+    notice = ("downloading ", "reading ")
+    return [line for line in output.splitlines() if line.strip() and not line.startswith(notice)]
 
 
 def test_push_then_pull(hub, run_folder, tmp_path) -> None:
@@ -119,6 +121,7 @@ def test_rollout_from_a_hub_id_then_offline(hub, run_folder, tmp_path, monkeypat
     assert runner.invoke(app, ["hub", "push", str(final), "alice/tiny"]).exit_code == 0
     proc = wm("rollout", "alice/tiny", "--steps", "4", "-o", str(tmp_path / "dream.gif"))
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == "downloading alice/tiny from the Hub"
     assert (tmp_path / "dream.gif").stat().st_size > 0
     seen = len(hub.requests)
     set_offline(monkeypatch, True)
