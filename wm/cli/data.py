@@ -20,6 +20,7 @@ group = typer.Typer(
 class PolicyName(str, Enum):
     random = "random"
     sticky = "sticky"
+    balanced = "balanced"
 
 
 @contextmanager
@@ -127,7 +128,10 @@ def collect_command(
     size: str = typer.Option("64", "--size", help="Frame size: 64 or HxW."),
     frameskip: int | None = typer.Option(None, "--frameskip", help="Env frames per step (default: env's own; ALE 4)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the env and the policy."),
-    policy: PolicyName = typer.Option(PolicyName.sticky, "--policy", help="random, or sticky (repeats actions)."),
+    policy: PolicyName = typer.Option(
+        PolicyName.sticky, "--policy",
+        help="random, sticky (repeats actions), or balanced (sticky, undoing its own movement so the player keeps moving).",
+    ),
     stickiness: float = typer.Option(0.75, "--stickiness", help="Sticky policy: probability of repeating an action."),
     max_episode_steps: int | None = typer.Option(None, "--max-episode-steps", help="Cut episodes at this length."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),

@@ -1,4 +1,4 @@
-"""Collect a dataset from a gymnasium environment with a random or sticky-random policy.
+"""Collect a dataset from a gymnasium environment with a random, sticky or balanced policy (see policy.py).
 
 Frames are the env's rgb render, resized (area averaging) to ``size``. Each recorded step t
 holds the frame seen, the action taken there, and that step's reward and termination; the
@@ -11,40 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from wm.core.data.frames import resize_frames
+from wm.core.data.policy import Policy
 from wm.core.data.spec import DataSpec
 from wm.core.data.writer import EpisodeWriter
 from wm.core.errors import WMError
 
 INSTALL_HINT = "install it with: pip install 'wm[atari]'"
 RESIZE_BLOCK = 256  # raw frames held before they are resized
-
-
-@dataclass
-class Policy:
-    """Uniform random actions; ``sticky`` > 0 repeats the previous action with that probability."""
-
-    space: Any
-    rng: np.random.Generator
-    sticky: float = 0.0
-    _last: Any = None
-
-    def reset(self) -> None:
-        self._last = None
-
-    def __call__(self) -> Any:
-        if self._last is None or self.rng.random() >= self.sticky:
-            if hasattr(self.space, "n"):
-                self._last = int(self.rng.integers(self.space.n))
-            else:
-                self._last = self.rng.uniform(self.space.low, self.space.high).astype(np.float32)
-        return self._last
 
 
 def resolve_env_id(name: str) -> str:
@@ -89,7 +68,7 @@ def make_env(env_id: str, frameskip: int | None) -> tuple[Any, int, float | None
 def collect(
     env_name: str, out: str | Path, *, steps: int | None = None, episodes: int | None = None,
     size: tuple[int, int] = (64, 64), frameskip: int | None = None, seed: int = 0,
-    policy: Literal["random", "sticky"] = "sticky", stickiness: float = 0.75, max_episode_steps: int | None = None,
+    policy: Literal["random", "sticky", "balanced"] = "sticky", stickiness: float = 0.75, max_episode_steps: int | None = None,
     overwrite: bool = False, progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Record ``steps`` steps or ``episodes`` episodes into the canonical HDF5 file ``out``.
@@ -110,7 +89,7 @@ def collect(
         num_actions=int(space.n) if discrete else int(space.shape[0]), action_names=names, has_rewards=True,
         has_terminals=True, fps=fps,
     )
-    act = Policy(space, np.random.default_rng(seed), stickiness if policy == "sticky" else 0.0)
+    act = Policy(space, np.random.default_rng(seed), 0.0 if policy == "random" else stickiness, names, policy == "balanced")
     total, done_episodes = 0, 0
     source = f"{env_id} {policy} policy seed={seed}"
     with closing(env), EpisodeWriter(out, spec, source=source, overwrite=overwrite) as writer:
