@@ -136,3 +136,29 @@ def test_state_dict_round_trip_is_bitwise(tiny_model, square, tmp_path) -> None:
         torch.manual_seed(3)
         outputs.append(model.loss({**batch, "rewards": torch.zeros(2, 4), "terminals": torch.zeros(2, 4)})[0])
     assert torch.equal(outputs[0], outputs[1])
+
+
+def test_motion_weight_counts_only_the_pixels_that_changed(tiny_model, square) -> None:
+    from wm.core.models.world_model import motion_mask
+
+    batch = square(batch=2, steps=4)
+    mask = motion_mask(batch["frames"].float())
+    assert mask.shape == (2, 4, 1, 16, 16) and not mask[:, 0].any()
+    changed = (batch["frames"][:, 1:] != batch["frames"][:, :-1]).any(2, keepdim=True)
+    assert torch.equal(mask[:, 1:].bool(), changed)
+
+    torch.manual_seed(0)
+    plain = tiny_model()
+    weighted = tiny_model(loss_weights={"motion": 9.0})
+    weighted.load_state_dict(plain.state_dict())
+    torch.manual_seed(1)
+    _, base = plain.loss(batch)
+    torch.manual_seed(1)
+    _, more = weighted.loss(batch)
+    assert more["recon"] > base["recon"] and more["kl"] == base["kl"]
+    still = {"frames": batch["frames"][:, :1].repeat(1, 4, 1, 1, 1), "actions": batch["actions"]}
+    torch.manual_seed(1)
+    _, base = plain.loss(still)
+    torch.manual_seed(1)
+    _, more = weighted.loss(still)
+    assert torch.allclose(more["recon"], base["recon"])  # nothing moves: the weight changes nothing

@@ -36,7 +36,7 @@ from wm.core.models.probe import probe_shapes
 from wm.core.models.rssm import RSSM, Sequence, State
 from wm.core.models.sizes import resolve_dims
 
-LOSS_WEIGHTS = ("recon", "reward", "continue")
+LOSS_WEIGHTS = {"recon": 1.0, "motion": 0.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
 
 
 class WorldModel(WorldModelBase):
@@ -70,12 +70,15 @@ class WorldModel(WorldModelBase):
         unknown = sorted(set(config.loss_weights) - set(LOSS_WEIGHTS))
         if unknown:
             raise WMError(f"model.loss_weights: unknown part(s) {', '.join(unknown)}; expected {', '.join(LOSS_WEIGHTS)}")
-        self.loss_weights = {name: float(config.loss_weights.get(name, 1.0)) for name in LOSS_WEIGHTS}
+        self.loss_weights = {name: float(config.loss_weights.get(name, default)) for name, default in LOSS_WEIGHTS.items()}
 
     # -- learning --------------------------------------------------------------------
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Reconstruction (summed squared error per frame) + balanced KL + head losses.
 
+        The squared error of a pixel that differs from the previous frame (any channel) weighs
+        ``1 + loss_weights["motion"]``: the few pixels that move (a paddle, a ball) are what
+        imagination must get right, and a plain sum drowns them in the static background.
         Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
         action t). Parts: recon, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
         """
@@ -87,7 +90,10 @@ class WorldModel(WorldModelBase):
         seq = self.dynamics.observe(self._embed(frames), actions[:, :-1])
         feat = seq.features()
         recon = self.decoder(feat.flatten(0, 1)).float()
-        parts = {"recon": (recon - frames.flatten(0, 1)).square().sum((1, 2, 3)).mean()}
+        error = (recon - frames.flatten(0, 1)).square()
+        if self.loss_weights["motion"]:
+            error = error * (1 + self.loss_weights["motion"] * motion_mask(frames).flatten(0, 1))
+        parts = {"recon": error.sum((1, 2, 3)).mean()}
         dyn, rep, kl = self.dynamics.kl_losses(seq, self.config.free_nats)
         total = self.loss_weights["recon"] * parts["recon"] + self.config.kl_dyn * dyn + self.config.kl_rep * rep
         parts.update(kl_dyn=dyn, kl_rep=rep, kl=kl)
@@ -210,3 +216,9 @@ class WorldModel(WorldModelBase):
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+
+def motion_mask(frames: torch.Tensor) -> torch.Tensor:
+    """(B, T, 1, H, W) float: 1 where frame t differs from frame t-1 in any channel (0 at t = 0)."""
+    changed = (frames[:, 1:] != frames[:, :-1]).any(2, keepdim=True)
+    return torch.cat([torch.zeros_like(changed[:, :1]), changed], 1).to(frames.dtype)
