@@ -66,7 +66,11 @@ def cell(flat: dict[str, float], name: str, horizon: int, digits: int) -> str:
 
 
 def verdict(flat: dict[str, float]) -> str:
-    """Whether the true actions beat shuffled ones on moving pixels beyond the interval, in one line."""
+    """Whether the true actions beat shuffled ones on moving pixels beyond the interval, in one line.
+
+    It says what is measured, no more: a gap above 0 means the recorded actions predict the moving
+    pixels better than the same actions shuffled, the sign that the model uses them.
+    """
     steps = sorted(_at_metric(flat, "action_gap/moving_psnr_low"))
     if not steps:
         return "actions: not measured"
@@ -75,7 +79,7 @@ def verdict(flat: dict[str, float]) -> str:
     above = [h for h in steps if low[h] > 0]
     below = [h for h in steps if high[h] < 0]
     if above:
-        return f"actions: followed (moving-pixel gap interval above 0 at horizon {_list(above)})"
+        return f"actions: true actions predict the moving pixels better than shuffled ones (gap interval above 0 at horizon {_list(above)})"
     if below:
         return f"actions: shuffled actions predict better (gap interval below 0 at horizon {_list(below)})"
     return "actions: no measurable effect (gap interval includes 0 at every horizon)"
