@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,23 +63,15 @@ def test_file_then_rename_then_folder_reach_the_disk(
     assert ("fsync", folder) in disk_log[renamed:]  # and the new name itself survives a power loss
 
 
-@pytest.fixture
-def umask() -> Iterator[Callable[[int], None]]:
-    previous = os.umask(0o022)
-
-    def set_umask(mask: int) -> None:
-        os.umask(mask)
-
-    yield set_umask
-    os.umask(previous)
-
-
 @pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
-def test_files_follow_the_umask(mask: int, mode: int, tmp_path: Path, umask: Callable[[int], None]) -> None:
-    umask(mask)
-    write_text_atomic(tmp_path / "a.txt", "hello")
-    with atomic_path(tmp_path / "b.bin") as tmp:
-        tmp.write_bytes(b"\0")
+def test_files_follow_the_umask(mask: int, mode: int, tmp_path: Path) -> None:
+    previous = os.umask(mask)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "hello")
+        with atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"\0")
+    finally:
+        os.umask(previous)
     for name in ("a.txt", "b.bin"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
 
