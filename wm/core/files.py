@@ -63,7 +63,10 @@ def replace_durably(tmp: Path, path: Path) -> None:
 
 
 def fsync_dir(folder: Path) -> None:
-    """Make the entries of ``folder`` (new, renamed or removed files) durable."""
+    """Make the entries of ``folder`` (new, renamed or removed files) durable (POSIX; Windows cannot
+    open a folder, and its renames need no such step)."""
+    if os.name == "nt":
+        return
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
