@@ -59,10 +59,10 @@ def replace_durably(tmp: Path, path: Path) -> None:
         finally:
             os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    _fsync_dir(path.parent)
 
 
-def fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: Path) -> None:
     """Make the entries of ``folder`` (new, renamed or removed files) durable (POSIX; Windows cannot
     open a folder, and its renames need no such step)."""
     if os.name == "nt":
