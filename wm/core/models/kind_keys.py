@@ -14,9 +14,9 @@ from typing import Any
 from wm.core.config.schema import BackboneConfig, ModelConfig, VideoDecoderConfig, VisionConfig
 from wm.core.errors import WMError
 
-RSSM_ONLY = ("size", "deter", "hidden", "stoch", "classes", "depth", "unimix", "free_nats", "kl_dyn", "kl_rep",
-             "reward_head", "continue_head")  # fmt: skip
+SHARED = ("kind", "loss_weights")
 FLEXIBLE_ONLY = ("vision", "backbone", "decoder", "manipulator", "manipulator_kwargs")
+RSSM_ONLY = tuple(f.name for f in fields(ModelConfig) if f.name not in (*SHARED, *FLEXIBLE_ONLY))  # new fields: RSSM's
 DECODER_READS = {
     "conv": ("kind", "depth"),
     "vae": ("kind", "depth", "name_or_path", "subfolder", "config"),
