@@ -25,6 +25,19 @@ def test_reset_returns_the_models_view_of_the_last_context_frame() -> None:
     assert torch.equal(first, torch.from_numpy(frames[:, -1]).float() / 255)
 
 
+def test_frames_at_decodes_only_the_asked_horizons_and_matches_rollout() -> None:
+    frames, actions = context()
+    plan = np.array([[5, 5, 4, 3, 2], [0, 1, 2, 2, 3]])
+    engine = ImaginationEngine(ShiftModel())
+    engine.reset(frames, actions[:, :-1])
+    rolled = engine.rollout(plan)
+    engine.reset(frames, actions[:, :-1])
+    picked = engine.frames_at(plan, [1, 4, 5])
+    assert picked.shape == (2, 3, 3, 16, 16) and torch.equal(picked, rolled[:, [0, 3, 4]])
+    assert [a.shape[1] for a in engine.model.seen[-3:]] == [1, 3, 1]  # imagined in segments, one per horizon
+    assert torch.equal(engine.step(np.array([0, 0])), rolled[:, 4])  # the state moved on to horizon 5
+
+
 def test_step_and_rollout_follow_the_actions() -> None:
     frames, actions = context()
     engine = ImaginationEngine(ShiftModel())

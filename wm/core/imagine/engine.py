@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from wm.core.errors import WMError
-from wm.core.models.base import State, WorldModelBase
+from wm.core.models.base import Imagined, State, WorldModelBase
 
 
 @contextmanager
@@ -80,16 +80,32 @@ class ImaginationEngine:
     @torch.inference_mode()
     def rollout(self, actions: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Take H actions per batch row, (B, H[, A]); returns the imagined frames (B, H, C, H, W)."""
+        return self._advance(actions, decode=True).frames
+
+    @torch.inference_mode()
+    def frames_at(self, actions: torch.Tensor | np.ndarray, horizons: list[int]) -> torch.Tensor:
+        """Take ``horizons[-1]`` actions per row, (B, H[, A]); returns only the frames at ``horizons``
+        (1-based, increasing), (B, K, C, H, W), the ones rollout returns there, decoding no other step."""
+        actions = torch.as_tensor(actions)
+        frames, done = [], 0
+        for horizon in horizons:
+            self._advance(actions[:, done:horizon], decode=False)
+            frames.append(self.model.decode(self.state))
+            done = horizon
+        return torch.stack(frames, 1)
+
+    def _advance(self, actions: torch.Tensor | np.ndarray, decode: bool) -> Imagined:
+        """Imagine from the current state with actions (B, H[, A]) and keep the new state and heads."""
         if self.state is None:
             raise WMError("imagination engine: call reset(context) before step or rollout")
         actions = torch.as_tensor(actions)
         actions = self._actions(actions, (self.batch, actions.shape[1] if actions.ndim > 1 else 1))
         with _one_thread() if self.batch == 1 else nullcontext():
-            imagined = self.model.imagine(self.state, actions, decode=True)
+            imagined = self.model.imagine(self.state, actions, decode=decode)
         self.state = imagined.state
         self.rewards = None if imagined.rewards is None else imagined.rewards[:, -1]
         self.continues = None if imagined.continues is None else imagined.continues[:, -1]
-        return imagined.frames
+        return imagined
 
     def _actions(self, actions: torch.Tensor | np.ndarray, batch_time: tuple[int, ...]) -> torch.Tensor:
         """Actions as the model takes them: int64 (B, T) or float32 (B, T, A) on the device."""

@@ -143,12 +143,11 @@ def _scores(
     count = len(frames)
     # true and shuffled actions share one pass: the context is observed twice, side by side
     engine.reset(frames[:, :context].repeat(2, 1, 1, 1, 1), np.concatenate([actions[:, : context - 1]] * 2))
-    imagined = engine.rollout(np.concatenate([future, shuffled])).cpu()
-    at = torch.tensor(horizons) - 1
-    truth8, last8 = frames[:, context:][:, at], frames[:, context - 1]
+    imagined = engine.frames_at(np.concatenate([future, shuffled]), horizons).cpu()
+    truth8, last8 = frames[:, context:][:, torch.tensor(horizons) - 1], frames[:, context - 1]
     mask = moving_mask(truth8, last8)
     truth, last = truth8.float() / 255, (last8.float() / 255)[:, None].expand_as(truth8)
-    predictions = {"model": imagined[:count, at], "copy_last": last, "shuffled_actions": imagined[count:, at]}
+    predictions = {"model": imagined[:count], "copy_last": last, "shuffled_actions": imagined[count:]}
     out = {
         "moving": (mask.sum(dim=(2, 3, 4)) * truth.shape[2]).numpy().astype(np.float64),
         "change": (truth - last).abs().mean(dim=(2, 3, 4)).numpy().astype(np.float64),

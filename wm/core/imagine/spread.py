@@ -62,12 +62,8 @@ def futures_spread(
     rows = options + 1  # the first action twice: sampling noise alone
     engine.reset(frames.repeat_interleave(rows, 0), np.repeat(actions, rows, axis=0))
     plan = np.concatenate([held.actions, held.actions[:1]])  # (rows[, A])
-    kept, done = [], 0
-    for horizon in horizons:  # step to each horizon in turn, keeping only its frame
-        steps = np.repeat(np.tile(plan, (count,) + (1,) * (plan.ndim - 1))[:, None], horizon - done, axis=1)
-        kept.append(engine.rollout(steps)[:, -1].float().clamp(0, 1).cpu())
-        done = horizon
-    futures = torch.stack(kept, 1).reshape(count, rows, len(horizons), -1)  # (B, rows, K, pixels)
+    steps = np.repeat(np.tile(plan, (count,) + (1,) * (plan.ndim - 1))[:, None], horizons[-1], axis=1)
+    futures = engine.frames_at(steps, horizons).float().clamp(0, 1).cpu().reshape(count, rows, len(horizons), -1)
     pairs = list(combinations(range(options), 2))
     spread = sum((futures[:, i] - futures[:, j]).abs().mean(-1) for i, j in pairs) / len(pairs)
     sampling = (futures[:, 0] - futures[:, options]).abs().mean(-1)
