@@ -179,3 +179,35 @@ def test_too_short_data_and_bad_arguments(square_data: Path) -> None:
         evaluate(ShiftModel(), square_data, context=4, horizons=[0], episodes=2, seed=0)
     with pytest.raises(WMError, match="spread actions >= 2"):
         evaluate(ShiftModel(), square_data, context=4, horizons=[1], episodes=2, seed=0, spread_actions=1)
+
+
+class PushModel(ShiftModel):
+    """Continuous actions (B, H, 2): each step shifts the frame by the rounded (rows, columns) of the action."""
+
+    def __init__(self) -> None:
+        super().__init__(DataSpec(3, 16, 16, action_kind="continuous", num_actions=2))
+
+    def imagine(self, state: torch.Tensor, actions: torch.Tensor, decode: bool = True) -> Imagined:
+        frames = []
+        for t in range(actions.shape[1]):
+            state = torch.stack([torch.roll(s, tuple(int(v) for v in a.round()), dims=(-2, -1)) for s, a in zip(state, actions[:, t])])
+            frames.append(state)
+        return Imagined(state, torch.stack(frames, 1) if decode else None, None, None)
+
+
+def test_continuous_actions_hold_recorded_ones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    actions = rng.integers(-1, 2, size=(4, 20, 2)).astype(np.float32)
+    frames = np.zeros((4, 20, 3, 16, 16), np.uint8)
+    for e in range(4):
+        frame = np.zeros((3, 16, 16), np.uint8)
+        frame[:, 6:10, 6:10] = 200
+        for t in range(20):
+            frames[e, t] = frame
+            frame = np.roll(frame, tuple(int(v) for v in actions[e, t]), axis=(-2, -1))
+    path = tmp_path / "push.h5"
+    with h5py.File(path, "w") as f:
+        f["frames"], f["actions"] = frames, actions
+    report = evaluate(PushModel(), path, context=2, horizons=[1, 3], episodes=8, seed=0, spread_actions=4)
+    assert report.scores["model"]["mse"] == [0.0, 0.0] and report.spread_note == "4 recorded actions at evenly spaced steps of the data"
+    assert rows(report, "action_spread", "mean_abs")[0]["value"] > 0
