@@ -117,7 +117,7 @@ def flatten(document: dict[str, Any]) -> dict[str, float]:
     """Flat keys of a version-2 document: ``method/metric@h`` and its ``_low``/``_high``, plus
     ``windows``, ``episodes``, ``context`` and ``spread_steps``; figures that are undefined are left out."""
     flat: dict[str, float] = {
-        "windows": document["num_windows"], "episodes": document["num_episodes"], "context": document["context"],
+        "windows": document["num_windows"], "episodes": document.get("num_episodes", 0), "context": document["context"],
         "spread_steps": document.get("spread", {}).get("steps", 0),
     }  # fmt: skip
     for row in document["results"]:
