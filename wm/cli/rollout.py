@@ -177,7 +177,8 @@ def show_evaluation(flat: dict[str, float], note: str = "") -> None:
             table.add_column(column, justify="left" if column == "method" else "right")
         for i, (row, strong) in enumerate(zip(text.rows, text.strong)):
             last_of_horizon = i + 1 == len(text.rows) or text.rows[i + 1][0] != row[0]
-            table.add_row(*row, style="bold" if strong else None, end_section=last_of_horizon and "method" in text.header)
+            section = last_of_horizon and "method" in text.header
+            table.add_row(*row, style="bold" if strong else None, end_section=section)
         console().print(table)
     console().print(f"[bold]{verdict(flat)}[/]")
     console().print(f"[dim]{escape(notes(flat))}{' ' + escape(note) if note else ''}[/]", soft_wrap=True)

@@ -156,7 +156,8 @@ def _flat(evaluation: dict[str, Any]) -> dict[str, Any]:
         return evaluation
     if evaluation.get("version") == VERSION:
         return flatten(evaluation)
-    return {f"{r['method']}/{k}@{r['horizon']}": v for r in evaluation["results"] for k, v in r.items() if k not in ("method", "horizon")}
+    rows = evaluation["results"]  # version 1: {"method", "horizon", "mse", "psnr", "ssim"}
+    return {f"{r['method']}/{k}@{r['horizon']}": v for r in rows for k, v in r.items() if k not in {"method", "horizon"}}
 
 
 def _eval_results(evaluation: dict[str, Any]) -> list[Any]:

@@ -39,7 +39,7 @@ def eval_tables(flat: dict[str, float]) -> list[TextTable]:
     quality = TextTable(
         "held-out imagination (open loop)",
         ["horizon", "method", *(name for name, _, _ in QUALITY)],
-        [[str(h), m, *(cell(flat, f"{m}/{metric}", h, digits) for _, metric, digits in QUALITY)] for h in steps for m in present],
+        [[str(h), m, *(cell(flat, f"{m}/{metric}", h, d) for _, metric, d in QUALITY)] for h in steps for m in present],
         [m == "model" for _ in steps for m in present],
     )
     at = sorted({h for key in flat for h in _at(key, ("action_gap", "action_spread", "truth"))})
@@ -79,7 +79,10 @@ def verdict(flat: dict[str, float]) -> str:
     above = [h for h in steps if low[h] > 0]
     below = [h for h in steps if high[h] < 0]
     if above:
-        return f"actions: true actions predict the moving pixels better than shuffled ones (gap interval above 0 at horizon {_list(above)})"
+        return (
+            f"actions: true actions predict the moving pixels better than shuffled ones "
+            f"(gap interval above 0 at horizon {_list(above)})"
+        )
     if below:
         return f"actions: shuffled actions predict better (gap interval below 0 at horizon {_list(below)})"
     return "actions: no measurable effect (gap interval includes 0 at every horizon)"
@@ -90,13 +93,15 @@ def notes(flat: dict[str, float]) -> str:
     if "windows" not in flat:
         return "Figures from an older wm: PSNR is a mean of per-frame PSNRs capped at 100 dB, without intervals."
     spread = int(flat.get("spread_steps", 0))
-    held = f"; spread: mean absolute difference (pixels in [0, 1]) between the futures of each action held {spread} steps" if spread else ""
+    held = "; spread: mean absolute difference (pixels in [0, 1]) between"
+    held += f" the futures of each action held {spread} steps"
     episodes = int(flat.get("episodes", 0))
     windows = f"{int(flat['windows'])} held-out windows" + (f" from {episodes} episode(s)" if episodes else "")
-    caveat = " (windows share episodes, so the intervals understate the uncertainty)" if 0 < episodes < flat["windows"] else ""
+    shared = 0 < episodes < flat["windows"]
+    caveat = " (windows share episodes, so the intervals understate the uncertainty)" if shared else ""
     return (
         f"{windows}; PSNR from the MSE pooled over windows; moving pixels: "
-        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{caveat}{held}."
+        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{caveat}{held if spread else ''}."
     )
 
 

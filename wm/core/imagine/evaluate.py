@@ -207,7 +207,8 @@ def _figures(
         add(method, "ssim", horizons, pooled(sums[f"{method}/ssim"], ones))
     add("truth", "moving_fraction", horizons, pooled(sums["moving"], full))
     add("truth", "change", horizons, pooled(sums["change"], ones))
-    add("action_gap", "moving_psnr", horizons, lambda idx: psnr(moving["model"](idx)) - psnr(moving["shuffled_actions"](idx)))
+    gap = lambda idx: psnr(moving["model"](idx)) - psnr(moving["shuffled_actions"](idx))  # noqa: E731
+    add("action_gap", "moving_psnr", horizons, gap)
     if spread_at:
         add("action_spread", "mean_abs", spread_at, pooled(sums["spread"], np.ones_like(sums["spread"])))
         add("sampling_spread", "mean_abs", spread_at, pooled(sums["sampling"], np.ones_like(sums["sampling"])))

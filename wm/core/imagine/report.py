@@ -25,6 +25,7 @@ VERSION = 2
 MOVING_RULE = "pixels whose true frame differs from the last context frame in any channel"
 LINES = {"model": "-", "copy_last": ":", "shuffled_actions": "--"}  # overlapping lines stay visible
 PLOTTED = ("psnr", "moving_psnr", "ssim")
+BOUNDS = ("value", "low", "high")
 
 
 @dataclass
@@ -97,7 +98,7 @@ class EvalReport:
         return cls(
             str(document["model"]), str(document["dataset"]), int(document["context"]), list(document["horizons"]),
             int(document["seed"]), [(w["episode"], w["start"]) for w in document["windows"]],
-            [{k: _number(v) if k in ("value", "low", "high") else v for k, v in r.items()} for r in document["results"]],
+            [{k: _number(v) if k in BOUNDS else v for k, v in r.items()} for r in document["results"]],
             int(spread.get("steps", 0)), list(spread.get("actions", [])), str(spread.get("chosen", "")),
         )  # fmt: skip
 
