@@ -1,5 +1,8 @@
 """Continue a run: its newest checkpoint, its saved config and the overrides allowed on top.
 
+The run is a run folder (runs/NAME) or a Hub-format folder pulled with its training state
+(``wm hub pull -o DIR --include-training-state``), which then becomes the run folder.
+
 Overrides that would change the model (``model.*``, ``data.image_size``) are refused: the saved
 weights would no longer fit. Anything else may change, e.g. a larger ``train.epochs`` extends a
 finished run, a new ``data.path`` follows moved data. A run killed before its first checkpoint was
@@ -15,6 +18,7 @@ from wm.core.checkpoint import Checkpoint, load_checkpoint
 from wm.core.config import Config, config_from_dict
 from wm.core.config.loader import deep_merge, parse_override
 from wm.core.errors import WMError
+from wm.core.hub.format import is_hub_folder, read_folder
 from wm.core.training.run_folder import RunFolder
 
 FIXED = ("model", "data.image_size")
@@ -35,7 +39,11 @@ def resume_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Conf
     path = Path(run_dir)
     folder = RunFolder(path)
     found = folder.newest_checkpoint()
-    checkpoint = load_checkpoint(found) if found is not None else None
+    checkpoint = None
+    if found is not None:
+        checkpoint = load_checkpoint(found)
+    elif is_hub_folder(path):  # pulled with --include-training-state: continues into this folder
+        checkpoint = read_folder(path)
     saved = checkpoint.config if checkpoint is not None else folder.saved_config()
     if saved is None:
         raise WMError(f"--resume {path}: not a run folder (expected runs/NAME with config.yaml and checkpoints/)")
