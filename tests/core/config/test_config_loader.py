@@ -102,3 +102,18 @@ def test_yaml_round_trip() -> None:
     again = config_from_dict(yaml.safe_load(config_to_yaml(cfg)))
     assert again == cfg
     assert config_to_dict(again)["data"]["path"] == "p.h5"
+
+
+def test_overrides_of_text_fields_keep_the_text() -> None:
+    cfg = load_config([], ["run.name=1e3", "train.lr=1e-3", "train.compile=true"])
+    assert cfg.run.name == "1e3" and cfg.train.lr == 1e-3 and cfg.train.compile is True
+    assert load_config([], ["run.name=no"]).run.name == "no"
+    assert load_config([], ["run.name=1.50"]).run.name == "1.50"
+    assert load_config([], ["run.name='quoted'"]).run.name == "quoted"
+    assert load_config([], ["run.name=no", "run={name: 5}"]).run.name == "5"  # a later section override wins
+
+
+@pytest.mark.parametrize(("key", "closest"), [("learning_rate", "lr"), ("LR", "lr"), ("batchsize", "batch_size")])
+def test_unknown_key_names_the_closest_key_of_its_section(key: str, closest: str) -> None:
+    with pytest.raises(WMError, match=f"unknown config key 'train.{key}'; closest valid key: 'train.{closest}'$"):
+        load_config([], [f"train.{key}=1"])

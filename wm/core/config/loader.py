@@ -2,7 +2,9 @@
 
 Resolution order: dataclass defaults, then each preset left to right (a preset may
 name another with ``extends:``), then the overrides. Every key and value is checked
-against the dataclass types; a mistake names the key and the closest valid one.
+against the dataclass types; a mistake names the key and the closest valid one. An override
+of a ``str`` field keeps the text as written (``run.name=1e3`` and ``run.name=no`` are names);
+other fields get the value parsed as YAML (``train.lr=1e-3`` a float, ``train.compile=true`` a bool).
 """
 
 from __future__ import annotations
@@ -117,12 +119,26 @@ def load_config(
         merged = deep_merge(merged, _read_preset(name))
     for text in overrides:
         merged = deep_merge(merged, parse_override(text))
-    return config_from_dict(merged)
+    return config_from_dict(merged, override_texts(overrides))
 
 
-def config_from_dict(data: dict[str, Any]) -> Config:
-    """Check ``data`` against the schema and build a Config (unset keys keep defaults)."""
-    return _build(Config, data, "")
+def override_texts(overrides: typing.Sequence[str]) -> dict[str, str]:
+    """``{"a.b": "value as written"}`` of ``a.b=value`` overrides; a later override of a key or of a
+    section above it replaces the earlier texts."""
+    texts: dict[str, str] = {}
+    for key, _, raw in (text.partition("=") for text in overrides):
+        texts = {k: v for k, v in texts.items() if not k.startswith(key + ".")}
+        texts[key] = raw
+    return texts
+
+
+def config_from_dict(data: dict[str, Any], texts: dict[str, str] | None = None) -> Config:
+    """Check ``data`` against the schema and build a Config (unset keys keep defaults).
+
+    ``texts`` (see ``override_texts``): the values of overridden keys as written, which a ``str``
+    field takes instead of their YAML reading, so ``run.name=no`` is the name "no", not False.
+    """
+    return _build(Config, data, "", texts or {})
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -133,7 +149,7 @@ def config_to_yaml(config: Any) -> str:
     return yaml.safe_dump(config_to_dict(config), sort_keys=False)
 
 
-def _build(cls: type, data: Any, prefix: str) -> Any:
+def _build(cls: type, data: Any, prefix: str, texts: dict[str, str]) -> Any:
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
         raise WMError(f"config key '{where}': expected a mapping, found {data!r}")
@@ -142,26 +158,36 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
-            valid = close[0] if close else names[0]
+            valid = closest_key(str(key), names)
             raise WMError(f"unknown config key '{prefix}{key}'; closest valid key: '{prefix}{valid}'")
-        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}")
+        kwargs[key] = _coerce(value, hints[key], f"{prefix}{key}", texts)
     return cls(**kwargs)
 
 
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Return ``value`` as type ``tp`` or raise a WMError naming ``key``."""
+def closest_key(key: str, names: list[str]) -> str:
+    """The name in ``names`` nearest to ``key``: the same up to case, the initials of its words
+    (``learning_rate`` -> ``lr``), else the most similar spelling."""
+    lowered = {name.lower(): name for name in names}
+    initials = "".join(word[0] for word in key.lower().split("_") if word)
+    for candidate in (key.lower(), initials):
+        if candidate in lowered:
+            return lowered[candidate]
+    return difflib.get_close_matches(key, names, n=1, cutoff=0.0)[0]
+
+
+def _coerce(value: Any, tp: Any, key: str, texts: dict[str, str]) -> Any:
+    """Return ``value`` as type ``tp`` or raise a WMError naming ``key`` (``texts``: see ``config_from_dict``)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key + ".")
+        return _build(tp, value, key + ".", texts)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
-                return _coerce(value, arg, key)
+                return _coerce(value, arg, key, texts)
             except WMError as err:
                 errors.append(err)
         raise errors[0]
@@ -175,7 +201,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             value = list(value)
         if not isinstance(value, list):
             raise WMError(f"config key '{key}': expected a list like [a, b], found {value!r}")
-        return [_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)] if args else value
+        return [_coerce(v, args[0], f"{key}[{i}]", texts) for i, v in enumerate(value)] if args else value
     if origin is dict:
         if not isinstance(value, dict):
             raise WMError(f"config key '{key}': expected a mapping, found {value!r}")
@@ -194,6 +220,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
     elif tp is str:
+        if key in texts and not isinstance(value, str):
+            return texts[key]
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
     raise WMError(f"config key '{key}': expected {getattr(tp, '__name__', tp)}, found {value!r}")
