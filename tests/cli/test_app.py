@@ -56,4 +56,28 @@ def test_debug_flag_shows_traceback(tmp_path) -> None:
     )
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr
-    assert "WMError" in proc.stderr
+    assert "ConfigError" in proc.stderr
+
+
+def test_exit_codes(tmp_path, monkeypatch) -> None:
+    """0 ok, 1 error (a WMError or an unexpected failure), 2 usage (flags, overrides, presets), 130 Ctrl-C."""
+    import wm.core.config
+
+    assert runner.invoke(app, ["train", "--print-config", "run.name=no"]).exit_code == 0
+    missing = runner.invoke(app, ["data", "inspect", str(tmp_path / "missing.h5")])
+    assert missing.exit_code == 1 and missing.output.startswith("error: ")
+    for usage in (["train", "--no-such-flag"], ["train", "train.lrr=1"], ["train", "-p", "nope"], ["data", "inspect"]):
+        assert runner.invoke(app, usage).exit_code == 2, usage
+
+    def fail(error: BaseException):  # noqa: ANN202
+        def load_config(*args: object, **kwargs: object) -> None:
+            raise error
+
+        return load_config
+
+    monkeypatch.setattr(wm.core.config, "load_config", fail(RuntimeError("a bug")))
+    crashed = runner.invoke(app, ["train", "--print-config"])
+    assert crashed.exit_code == 1 and isinstance(crashed.exception, RuntimeError)
+    monkeypatch.setattr(wm.core.config, "load_config", fail(KeyboardInterrupt()))
+    stopped = runner.invoke(app, ["train", "--print-config"])
+    assert stopped.exit_code == 130 and stopped.output == "error: interrupted\n"

@@ -36,19 +36,19 @@ def test_convert_other_hdf5_layout_with_offset(tmp_path) -> None:
     assert open_dataset(out).lengths.tolist() == [9, 11]
 
 
-def test_user_errors_exit_2_with_one_line(tmp_path) -> None:
+def test_user_errors_exit_1_with_one_line(tmp_path) -> None:
     src = write_npz_dir(tmp_path / "eps", square_world(lengths=(5,)))
     out = tmp_path / "out.h5"
     out.write_bytes(b"keep")
     result = runner.invoke(app, ["data", "convert", str(src), str(out)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "already exists" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["data", "convert", str(src), str(tmp_path / "x.h5"), "--resize", "big"])
-    assert result.exit_code == 2 and "size 'big' is not understood" in result.output
+    assert result.exit_code == 1 and "size 'big' is not understood" in result.output
     result = runner.invoke(app, ["data", "collect", "ale:pong", str(tmp_path / "p.h5")])
-    assert result.exit_code == 2 and "exactly one of --steps N or --episodes N" in result.output
+    assert result.exit_code == 1 and "exactly one of --steps N or --episodes N" in result.output
     result = runner.invoke(app, ["data", "inspect", str(tmp_path / "missing.h5")])
-    assert result.exit_code == 2 and "no such file or directory" in result.output
+    assert result.exit_code == 1 and "no such file or directory" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eps", "out.h5"]
 
 

@@ -100,17 +100,17 @@ def test_resume_training_from_a_pulled_folder(hub, run_folder, data, tmp_path) -
     assert load_model(str(pulled))[1].training["step"] == 4  # 2 steps from the Hub, 2 more here
 
 
-def test_errors_are_one_line_exit_2(hub, run_folder, monkeypatch) -> None:
+def test_errors_are_one_line_exit_1(hub, run_folder, monkeypatch) -> None:
     result = runner.invoke(app, ["hub", "pull", "alice/missing"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert error_lines(result.output)[0].startswith("error: alice/missing: repository not found on the Hub")
     bad = run_folder / "bad.json"
     bad.write_text("{}")
     result = runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny", "--eval", str(bad)])
-    assert result.exit_code == 2 and "not a `wm eval --json` file" in result.output
+    assert result.exit_code == 1 and "not a `wm eval --json` file" in result.output
     set_token(monkeypatch, None)
     result = runner.invoke(app, ["hub", "push", str(run_folder), "alice/tiny"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert error_lines(result.output) == [
         "error: not logged in to the Hugging Face Hub: run `hf auth login` or set HF_TOKEN"
     ]
@@ -129,7 +129,7 @@ def test_rollout_from_a_hub_id_then_offline(hub, run_folder, tmp_path, monkeypat
     assert proc.returncode == 0, proc.stderr
     assert len(hub.requests) == seen  # served from the cache
     result = runner.invoke(app, ["rollout", "alice/tiny@nope", "--steps", "4", "-o", str(tmp_path / "nope.gif")])
-    assert result.exit_code == 2 and error_lines(result.output) == [
+    assert result.exit_code == 1 and error_lines(result.output) == [
         "error: alice/tiny@nope: not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading; "
         "pull it once online (`wm hub pull alice/tiny@nope`)"
     ]
@@ -144,9 +144,9 @@ def test_rollout_revision_and_hub_flags(hub, run_folder, tmp_path, monkeypatch) 
     assert result.exit_code == 0, result.output
     assert gif.stat().st_size > 0
     result = runner.invoke(app, ["rollout", "alice/flags", "--revision", "nope", "--steps", "2", "-o", str(gif)])
-    assert result.exit_code == 2 and "revision 'nope' not found" in result.output
+    assert result.exit_code == 1 and "revision 'nope' not found" in result.output
     monkeypatch.chdir(tmp_path)
     (tmp_path / "alice" / "flags").mkdir(parents=True)  # a local folder shadowing the Hub id
-    assert runner.invoke(app, ["eval", "alice/flags", "--data", "x.h5"]).exit_code == 2
+    assert runner.invoke(app, ["eval", "alice/flags", "--data", "x.h5"]).exit_code == 1
     result = runner.invoke(app, ["rollout", "alice/flags", "--hub", "--steps", "2", "-o", str(tmp_path / "hub.gif")])
     assert result.exit_code == 0, result.output

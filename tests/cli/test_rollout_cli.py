@@ -119,7 +119,7 @@ def test_play_from_a_recording(files: tuple[Path, Path], tmp_path: Path, monkeyp
         (["--data", data, "--start", 38], "has 40 frames, expected start + context <= 40"),
     ]:
         result = runner.invoke(app, ["play", str(checkpoint), "--steps", "1", *map(str, args)])
-        assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+        assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_rollout_mistakes_are_one_red_line(files: tuple[Path, Path], tmp_path: P
     _, checkpoint = files
     args = [tmp_path / a if str(a).startswith("x.") else a for a in args]
     result = runner.invoke(app, ["rollout", str(checkpoint), *map(str, args)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert message in result.output and len(result.output.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
@@ -144,5 +144,5 @@ def test_rollout_mistakes_are_one_red_line(files: tuple[Path, Path], tmp_path: P
 def test_eval_on_too_short_data_is_a_user_error(files: tuple[Path, Path], tmp_path: Path) -> None:
     data, checkpoint = files
     result = runner.invoke(app, ["eval", str(checkpoint), "--data", str(data), "--horizons", "1,50", "--json", str(tmp_path / "e.json")])
-    assert result.exit_code == 2 and "no episode has the 54 frames" in result.output
+    assert result.exit_code == 1 and "no episode has the 54 frames" in result.output
     assert list(tmp_path.iterdir()) == []

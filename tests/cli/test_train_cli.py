@@ -43,14 +43,14 @@ def test_print_config_resolves_presets_and_overrides(tmp_path: Path) -> None:
 
 
 def test_bad_override_is_one_line_exit_2() -> None:
-    for args, needle in (
-        (["train", "train.lrr=1"], "unknown config key 'train.lrr'; closest valid key: 'train.lr'"),
-        (["train", "train.epochs=many"], "train.epochs"),
-        (["train", "--preset", "nope"], "unknown preset 'nope'"),
-        (["finetune", "data.path=x.h5"], "finetune.pretrained_path is not set"),
+    for args, needle, code in (
+        (["train", "train.lrr=1"], "unknown config key 'train.lrr'; closest valid key: 'train.lr'", 2),
+        (["train", "train.epochs=many"], "train.epochs", 2),
+        (["train", "--preset", "nope"], "unknown preset 'nope'", 2),
+        (["finetune", "data.path=x.h5"], "finetune.pretrained_path is not set", 1),
     ):
         result = runner.invoke(app, args)
-        assert result.exit_code == 2, (args, result.output)
+        assert result.exit_code == code, (args, result.output)
         assert len(_lines(result.output)) == 1 and needle in result.output, result.output
 
 
@@ -62,11 +62,11 @@ def test_train_resume_and_finetune(data: Path, tmp_path: Path) -> None:
     assert (run / "samples" / "epoch_1.gif").is_file() and (run / "metrics.jsonl").is_file()
 
     refused = runner.invoke(app, ["train", "--resume", str(run), "model.deter=64"])
-    assert refused.exit_code == 2 and "model.deter would change the model" in refused.output
+    assert refused.exit_code == 1 and "model.deter would change the model" in refused.output
     refused = runner.invoke(app, ["train", "--resume", str(run), "--preset", "debug"])
-    assert refused.exit_code == 2 and "not --preset" in refused.output
+    assert refused.exit_code == 1 and "not --preset" in refused.output
     refused = runner.invoke(app, ["train", "--resume", str(tmp_path / "missing")])
-    assert refused.exit_code == 2 and len(_lines(refused.output)) == 1
+    assert refused.exit_code == 1 and len(_lines(refused.output)) == 1
 
     extended = runner.invoke(app, ["train", "--resume", str(run), "train.epochs=2"])
     assert extended.exit_code == 0, extended.output
@@ -80,7 +80,7 @@ def test_train_resume_and_finetune(data: Path, tmp_path: Path) -> None:
     assert config["model"]["deter"] == 32  # the architecture comes from the pretrained checkpoint
 
     misfit = runner.invoke(app, ["finetune", pretrained, f"data.path={data}", "data.image_size=32"])
-    assert misfit.exit_code == 2 and len(_lines(misfit.output)) == 1, misfit.output
+    assert misfit.exit_code == 1 and len(_lines(misfit.output)) == 1, misfit.output
     assert "frames 3x64x64 -> 3x32x32" in misfit.output and "finetune.reinit_modules=[" in misfit.output
 
     tuned = runner.invoke(

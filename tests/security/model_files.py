@@ -2,7 +2,7 @@
 
 ``flexible_config`` is a FlexibleWorldModel over tiny random transformers configs (no download);
 ``save`` writes a checkpoint file the way the trainer does; ``one_line_error`` runs the CLI and
-expects exit 2 with a single line and no traceback.
+expects exit 1 with a single line and no traceback.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ def save(path: Path, checkpoint: Checkpoint) -> str:
 
 
 def one_line_error(args: list[str]) -> str:
-    """Run the CLI, expect exit 2 with one error line and no traceback; returns the output."""
+    """Run the CLI, expect exit 1 with one error line and no traceback; returns the output."""
     from wm.cli.app import app
 
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.output.strip().count("\n") == 0, result.output
     return result.output

@@ -28,9 +28,9 @@ runner = CliRunner()
 
 
 def one_line_error(args: list[str]) -> str:
-    """Run the CLI, expect exit 2 with one error line and no traceback; returns the output."""
+    """Run the CLI, expect exit 1 with one error line and no traceback; returns the output."""
     result = runner.invoke(app, args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and result.output.strip().count("\n") == 0, result.output
     return result.output
 

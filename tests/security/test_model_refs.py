@@ -61,5 +61,5 @@ def test_the_cli_says_it_downloads(published, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "downloading alice/tiny from the Hub" in result.output
     result = CliRunner().invoke(app, ["rollout", "alice/tiny", "--steps", "2", "-o", str(tmp_path / "d.gif")])
-    assert result.exit_code == 2 and "alice/tiny: no such checkpoint file or folder" in result.output
+    assert result.exit_code == 1 and "alice/tiny: no such checkpoint file or folder" in result.output
     assert "downloading" not in result.output

@@ -1,5 +1,9 @@
 """The top-level Typer app: global flags, user-error handling and command registration.
 
+Exit codes: 0 success; 1 error (a ``WMError``: bad data, a missing file, a Hub failure; or an
+unexpected failure, with its traceback); 2 usage (a flag or argument click cannot parse, or a
+``ConfigError``: a key=value override or preset that does not fit the config); 130 interrupted (Ctrl-C).
+
 Command modules import wm.core (and so torch) inside their functions only, which keeps
 `wm --help` fast.
 """
@@ -12,10 +16,12 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from wm.core.errors import WMError
+from wm.core.errors import ConfigError, WMError
 
 DEBUG_KEY = "wm_debug"
-USER_ERROR_EXIT = 2
+ERROR_EXIT = 1
+USAGE_EXIT = 2  # click's own code for a command line it cannot parse
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def show_error(message: str) -> None:
@@ -27,16 +33,18 @@ def show_error(message: str) -> None:
 
 
 class WMGroup(TyperGroup):
-    """Root group: a WMError becomes one red line and exit code 2, unless debugging was asked for."""
+    """Root group: a WMError becomes one red line and exit code 1 (a ConfigError 2), Ctrl-C one line
+    and 130, unless debugging was asked for."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except WMError as err:
+        except (WMError, KeyboardInterrupt) as err:
             if ctx.meta.get(DEBUG_KEY) or os.environ.get("WM_DEBUG") == "1":
                 raise
-            show_error(str(err))
-            raise typer.Exit(code=USER_ERROR_EXIT) from None
+            show_error("interrupted" if isinstance(err, KeyboardInterrupt) else str(err))
+            code = INTERRUPTED_EXIT if isinstance(err, KeyboardInterrupt) else ERROR_EXIT
+            raise typer.Exit(code=USAGE_EXIT if isinstance(err, ConfigError) else code) from None
 
 
 app = typer.Typer(

@@ -7,5 +7,11 @@ class WMError(Exception):
     """A user error: bad input, a missing file, a config that does not fit.
 
     The message is one line naming the file or field, what was found and what was
-    expected. The CLI prints it without a traceback and exits with code 2.
+    expected. The CLI prints it without a traceback and exits with code 1.
     """
+
+
+class ConfigError(WMError):
+    """A config given on the command line that does not fit the schema: an unknown key, a value of
+    the wrong type, a ``key=value`` override that does not parse, a preset that is missing or
+    malformed. It is a usage error: the CLI exits with code 2, as for a flag it cannot parse."""

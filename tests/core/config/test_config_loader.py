@@ -117,3 +117,16 @@ def test_overrides_of_text_fields_keep_the_text() -> None:
 def test_unknown_key_names_the_closest_key_of_its_section(key: str, closest: str) -> None:
     with pytest.raises(WMError, match=f"unknown config key 'train.{key}'; closest valid key: 'train.{closest}'$"):
         load_config([], [f"train.{key}=1"])
+
+
+def test_command_line_mistakes_are_config_errors_stored_ones_are_not() -> None:
+    from wm.core.errors import ConfigError
+
+    for overrides in (["train.lrr=1"], ["train.lr=fast"], ["lr"]):
+        with pytest.raises(ConfigError):
+            load_config([], overrides)
+    with pytest.raises(ConfigError):
+        load_config(["nope"])
+    with pytest.raises(WMError) as err:
+        config_from_dict({"train": {"lrr": 1}})  # a config stored in a checkpoint: an error, not usage
+    assert not isinstance(err.value, ConfigError)

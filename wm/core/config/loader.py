@@ -19,7 +19,7 @@ from typing import Any, Literal, Union
 import yaml
 
 from wm.core.config.schema import Config
-from wm.core.errors import WMError
+from wm.core.errors import ConfigError, WMError
 
 
 def preset_dir() -> Path:
@@ -39,14 +39,14 @@ def _preset_file(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise WMError(f"preset file {path} does not exist")
+            raise ConfigError(f"preset file {path} does not exist")
         return path
     shipped = preset_dir() / f"{name_or_path}.yaml"
     if not shipped.is_file():
         names = preset_names()
         close = difflib.get_close_matches(name_or_path, names, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise WMError(f"unknown preset '{name_or_path}' (available: {', '.join(names)}){hint}")
+        raise ConfigError(f"unknown preset '{name_or_path}' (available: {', '.join(names)}){hint}")
     return shipped
 
 
@@ -54,13 +54,13 @@ def _read_preset(name_or_path: str, seen: tuple[str, ...] = ()) -> dict[str, Any
     """A preset's values with its ``extends:`` chain merged underneath."""
     file = _preset_file(name_or_path)
     if str(file) in seen:
-        raise WMError(f"preset {file}: 'extends' forms a cycle through {', '.join(seen)}")
+        raise ConfigError(f"preset {file}: 'extends' forms a cycle through {', '.join(seen)}")
     try:
         data = yaml.safe_load(file.read_text()) or {}
     except yaml.YAMLError as err:
-        raise WMError(f"preset {file}: not valid YAML ({str(err).splitlines()[0]})") from err
+        raise ConfigError(f"preset {file}: not valid YAML ({str(err).splitlines()[0]})") from err
     if not isinstance(data, dict):
-        raise WMError(f"preset {file}: expected a mapping of keys, found {type(data).__name__}")
+        raise ConfigError(f"preset {file}: expected a mapping of keys, found {type(data).__name__}")
     parents = data.pop("extends", None) or []
     merged: dict[str, Any] = {}
     for parent in [parents] if isinstance(parents, str) else parents:
@@ -84,7 +84,7 @@ def parse_override(text: str) -> dict[str, Any]:
     """``a.b=value`` -> ``{"a": {"b": value}}`` with the value parsed as YAML."""
     key, sep, raw = text.partition("=")
     if not sep or not key or any(not part for part in key.split(".")):
-        raise WMError(f"override '{text}': expected key=value, e.g. train.lr=3e-4")
+        raise ConfigError(f"override '{text}': expected key=value, e.g. train.lr=3e-4")
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
@@ -113,13 +113,19 @@ def load_config(
     overrides: typing.Sequence[str] = (),
     base: dict[str, Any] | None = None,
 ) -> Config:
-    """Resolve defaults <- ``base`` <- presets (left to right) <- overrides into a checked Config."""
+    """Resolve defaults <- ``base`` <- presets (left to right) <- overrides into a checked Config.
+
+    Every mistake is a ``ConfigError`` (a usage error); ``config_from_dict`` raises plain WMErrors,
+    as it also checks configs stored in checkpoints."""
     merged: dict[str, Any] = dict(base or {})
     for name in presets or ["default"]:
         merged = deep_merge(merged, _read_preset(name))
     for text in overrides:
         merged = deep_merge(merged, parse_override(text))
-    return config_from_dict(merged, override_texts(overrides))
+    try:
+        return config_from_dict(merged, override_texts(overrides))
+    except WMError as err:  # a key or value the command line gave: a usage error
+        raise ConfigError(str(err)) from err
 
 
 def override_texts(overrides: typing.Sequence[str]) -> dict[str, str]:
