@@ -12,13 +12,16 @@ It speaks the part of the Hub HTTP API that ``wm`` reaches through huggingface_h
     GET       /api/models/{repo}[/revision/{rev}]      repo info: id, sha, private, siblings
     POST      /api/models/{repo}/preupload/{rev}       upload mode per file: always "regular"
     POST      /api/models/{repo}/commit/{rev}          NDJSON commit: header, file (base64), deletedFile/Folder
+    POST      /api/models/{repo}/discussions           a pull request (``create_pr``): ref refs/pr/N from main
+    GET       /api/models/{repo}/discussions/{N}       that pull request's details
     GET       /api/models/{repo}/tree/{rev}[/{path}]   file listing, recursive or not, one page
     HEAD|GET  /{repo}/resolve/{rev}/{path}             a file, with ETag (git blob id), X-Repo-Commit,
                                                        Content-Length; GET honours ``Range: bytes=N-``
 
 Not covered: LFS and Xet transfers (every preupload answer is "regular", so the client sends file
-contents base64 inside the commit), datasets and spaces, pull requests, tags, pagination, gated repos,
-and the client's side requests (``/api/agent-harnesses`` gets a 404, which the client shrugs off).
+contents base64 inside the commit), datasets and spaces, discussions other than pull requests (a pull
+request is its ref and its title), tags, pagination, gated repos, and the client's side requests
+(``/api/agent-harnesses`` gets a 404, which the client shrugs off).
 
 As on the Hub: errors carry ``X-Error-Code`` (RepoNotFound, RevisionNotFound, EntryNotFound); a
 private repo looks absent (401 RepoNotFound) to anyone but its owner; writing needs a token (401) and
@@ -74,16 +77,18 @@ def blob_id(content: bytes) -> str:
 
 @dataclass
 class Repo:
-    """One model repo on disk: refs -> commit ids, commits -> {path: blob id}."""
+    """One model repo on disk: refs -> commit ids, commits -> {path: blob id}, pull request titles."""
 
     path: Path
     private: bool = False
     refs: dict[str, str] = field(default_factory=dict)
     commits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pulls: dict[str, str] = field(default_factory=dict)  # "N" -> title; its ref is refs/pr/N
 
     def save(self) -> None:
         tmp = self.path / "repo.json.tmp"
-        tmp.write_text(json.dumps({"private": self.private, "refs": self.refs, "commits": self.commits}))
+        state = {"private": self.private, "refs": self.refs, "commits": self.commits, "pulls": self.pulls}
+        tmp.write_text(json.dumps(state))
         os.replace(tmp, self.path / "repo.json")
 
     def resolve(self, revision: str) -> str:
@@ -134,7 +139,7 @@ class StandInHub:
         if not (path / "repo.json").is_file():
             raise HubError(401 if user is None else 404, f"Repository {repo_id} not found", "RepoNotFound")
         state = json.loads((path / "repo.json").read_text())
-        repo = Repo(path, state["private"], state["refs"], state["commits"])
+        repo = Repo(path, state["private"], state["refs"], state["commits"], state.get("pulls", {}))
         owner = repo_id.split("/")[0]
         if repo.private and user != owner:
             raise HubError(401 if user is None else 404, f"Repository {repo_id} not found", "RepoNotFound")
@@ -168,6 +173,14 @@ class StandInHub:
             tmp.write_bytes(content)
             os.replace(tmp, target)
         return oid
+
+    def open_pull_request(self, repo: Repo, title: str) -> int:
+        """Pull request N: a new ref ``refs/pr/N`` at main's head, which the client then commits to."""
+        number = len(repo.pulls) + 1
+        repo.pulls[str(number)] = title
+        repo.refs[f"refs/pr/{number}"] = repo.resolve("main")
+        repo.save()
+        return number
 
     def apply_commit(self, repo: Repo, revision: str, lines: list[dict[str, Any]]) -> str:
         if revision not in repo.refs:
@@ -290,6 +303,21 @@ class Handler(BaseHTTPRequestHandler):
             sha = hub.apply_commit(repo, revision, lines)
             return self.send_json(200, {"success": True, "commitOid": sha, "commitMessage": "", "hookOutput": "",
                                         "commitUrl": f"{hub.url}/{repo_id}/commit/{sha}"})
+        if action == "discussions" and method == "POST":
+            request = json.loads(body or b"{}")
+            if not request.get("pullRequest"):
+                raise HubError(400, "the stand-in Hub opens pull requests only, not discussions")
+            return self.send_json(200, {"num": hub.open_pull_request(repo, request.get("title", ""))})
+        if action == "discussions" and len(rest) > 1:
+            number = rest[1]
+            if f"refs/pr/{number}" not in repo.refs:
+                raise HubError(404, f"Discussion {number} not found")
+            return self.send_json(200, {
+                "num": int(number), "title": repo.pulls[number], "author": {"name": repo_id.split("/")[0]},
+                "createdAt": "2026-01-01T00:00:00.000Z", "status": "draft", "isPullRequest": True, "events": [],
+                "repo": {"name": repo_id, "type": "model"}, "changes": {"base": "refs/heads/main"},
+                "filesWithConflicts": [],
+            })  # fmt: skip
         if action == "tree":
             prefix = "/".join(rest[2:])
             recursive = query.get("recursive", ["false"])[0].lower() == "true"

@@ -150,3 +150,28 @@ def test_rollout_revision_and_hub_flags(hub, run_folder, tmp_path, monkeypatch) 
     assert runner.invoke(app, ["eval", "alice/flags", "--data", "x.h5"]).exit_code == 1
     result = runner.invoke(app, ["rollout", "alice/flags", "--hub", "--steps", "2", "-o", str(tmp_path / "hub.gif")])
     assert result.exit_code == 0, result.output
+
+
+def test_push_and_pull_take_the_flags_of_hf_upload_and_download(hub, run_folder, tmp_path, monkeypatch) -> None:
+    from tests.hub_server import TOKEN
+
+    set_token(monkeypatch, None)  # logged out: --token alone authenticates
+    push = ["hub", "push", str(run_folder), "alice/flagged", "--token", TOKEN]
+    result = runner.invoke(app, [*push, "--private", "--commit-message", "first", "--repo-type", "model"])
+    assert result.exit_code == 0, result.output
+    state = json.loads((hub.root / "alice/flagged/repo.json").read_text())
+    assert state["private"] and state["commits"][state["refs"]["main"]]["message"] == "first"
+    result = runner.invoke(app, [*push, "--create-pr", "--commit-message", "proposal", "--include-training-state"])
+    assert result.exit_code == 0, result.output
+    assert f"{hub.url}/alice/flagged/discussions/1" in "".join(result.output.split())
+    state = json.loads((hub.root / "alice/flagged/repo.json").read_text())
+    assert state["commits"][state["refs"]["refs/pr/1"]]["message"] == "proposal"
+    assert state["commits"][state["refs"]["main"]]["message"] == "first"  # main untouched
+    assert runner.invoke(app, ["hub", "pull", "alice/flagged"]).exit_code == 1  # private: needs the token
+    pulled = runner.invoke(app, ["hub", "pull", "alice/flagged", "--token", TOKEN, "--revision", "refs/pr/1"])
+    assert pulled.exit_code == 0, pulled.output
+    for args in ([*push, "--repo-type", "dataset"], ["hub", "pull", "alice/flagged", "--repo-type", "space"]):
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == 2 and error_lines(refused.output)[0].startswith("error: --repo-type ")
+    refused = runner.invoke(app, [*push, "--create-pr", "--revision", "exp"])
+    assert refused.exit_code == 2 and "a pull request is opened against main" in refused.output

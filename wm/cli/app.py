@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 error (a ``WMError``: bad data, a missing file, a Hub failure; or an
 unexpected failure, with its traceback); 2 usage (a flag or argument click cannot parse, or a
-``ConfigError``: a key=value override or preset that does not fit the config); 130 interrupted (Ctrl-C).
+``UsageError`` such as a key=value override or preset that does not fit the config); 130 interrupted (Ctrl-C).
 
 Command modules import wm.core (and so torch) inside their functions only, which keeps
 `wm --help` fast.
@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from wm.core.errors import ConfigError, WMError
+from wm.core.errors import UsageError, WMError
 
 DEBUG_KEY = "wm_debug"
 ERROR_EXIT = 1
@@ -33,7 +33,7 @@ def show_error(message: str) -> None:
 
 
 class WMGroup(TyperGroup):
-    """Root group: a WMError becomes one red line and exit code 1 (a ConfigError 2), Ctrl-C one line
+    """Root group: a WMError becomes one red line and exit code 1 (a UsageError 2), Ctrl-C one line
     and 130, unless debugging was asked for."""
 
     def invoke(self, ctx: typer.Context) -> Any:
@@ -44,7 +44,7 @@ class WMGroup(TyperGroup):
                 raise
             show_error("interrupted" if isinstance(err, KeyboardInterrupt) else str(err))
             code = INTERRUPTED_EXIT if isinstance(err, KeyboardInterrupt) else ERROR_EXIT
-            raise typer.Exit(code=USAGE_EXIT if isinstance(err, ConfigError) else code) from None
+            raise typer.Exit(code=USAGE_EXIT if isinstance(err, UsageError) else code) from None
 
 
 app = typer.Typer(

@@ -12,6 +12,21 @@ import typer
 from wm.cli.common import TRUST_OPTION, console, notice
 
 REVISION_HELP = "Branch, tag or commit id (also accepted as REPO_ID@REV)."
+TOKEN_OPTION = typer.Option(
+    None, "--token", help="Hugging Face token (default: the one from `hf auth login`, or HF_TOKEN).", show_default=False
+)
+REPO_TYPE_OPTION = typer.Option("model", "--repo-type", help="Kind of Hub repo; wm shares models only.")
+
+
+def model_repo(repo_type: str) -> None:
+    """Accept ``--repo-type model`` only: what wm pushes and pulls is a model repo."""
+    from wm.core.errors import UsageError
+
+    if repo_type != "model":
+        raise UsageError(
+            f"--repo-type {repo_type}: wm hub pushes and pulls model repos only "
+            "(for other files: hf upload / hf download)"
+        )
 
 
 def push(
@@ -19,7 +34,12 @@ def push(
     repo_id: str = typer.Argument(..., help="Hub repo to push to, user/name (created when missing)."),
     private: bool = typer.Option(False, "--private", help="Create the repo private (an existing repo keeps its own)."),
     revision: str | None = typer.Option(None, "--revision", help="Branch to push to, created from main when missing."),
-    message: str | None = typer.Option(None, "--message", "-m", help="Commit message."),
+    message: str | None = typer.Option(None, "--commit-message", "--message", "-m", help="Commit message."),
+    create_pr: bool = typer.Option(
+        False, "--create-pr", help="Open a pull request against main instead of committing to it."
+    ),
+    token: str | None = TOKEN_OPTION,
+    repo_type: str = REPO_TYPE_OPTION,
     include_training_state: bool = typer.Option(
         False, "--include-training-state", help="Also upload the optimizer/scheduler/RNG state, to resume training."
     ),
@@ -34,13 +54,14 @@ def push(
     from wm.core.hub.card import find_evaluation
     from wm.core.loading import local_checkpoint
 
+    model_repo(repo_type)
     loaded = local_checkpoint(checkpoint)
     results = find_evaluation(checkpoint, loaded, evaluation)
     with console().status(f"pushing {checkpoint} to {repo_id} ..."):
         url = push_to_hub(
             loaded, repo_id, private=True if private else None, revision=revision, commit_message=message,
             include_training_state=include_training_state, evaluation=results, license=license,
-            trust_remote_code=trust_remote_code,
+            token=token, create_pr=create_pr, trust_remote_code=trust_remote_code,
         )  # fmt: skip
     extra = " with its training state" if include_training_state else ""
     console().print(f"pushed {checkpoint}{extra} to [bold]{repo_id}[/]: {url}")
@@ -56,6 +77,8 @@ def pull(
     include_training_state: bool = typer.Option(
         False, "--include-training-state", help="Also fetch the training state, when the repo has one."
     ),
+    token: str | None = TOKEN_OPTION,
+    repo_type: str = REPO_TYPE_OPTION,
 ) -> None:
     """Download a wm model into the Hugging Face cache (then every command works offline with REPO_ID)."""
     from rich.table import Table
@@ -63,7 +86,10 @@ def pull(
     from wm.core.hub import pull as pull_model
     from wm.core.hub.format import read_config
 
-    folder = pull_model(repo_id, revision, output=output, include_training_state=include_training_state, log=notice)
+    model_repo(repo_type)
+    folder = pull_model(
+        repo_id, revision, output=output, include_training_state=include_training_state, log=notice, token=token
+    )
     config = read_config(folder, repo_id)
     spec = config["spec"]
     names = ", ".join(spec.get("action_names") or [])

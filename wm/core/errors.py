@@ -11,7 +11,11 @@ class WMError(Exception):
     """
 
 
-class ConfigError(WMError):
+class UsageError(WMError):
+    """A command called in a way it does not accept (a flag value it refuses): the CLI exits with
+    code 2, as for a flag it cannot parse."""
+
+
+class ConfigError(UsageError):
     """A config given on the command line that does not fit the schema: an unknown key, a value of
-    the wrong type, a ``key=value`` override that does not parse, a preset that is missing or
-    malformed. It is a usage error: the CLI exits with code 2, as for a flag it cannot parse."""
+    the wrong type, a ``key=value`` override that does not parse, a preset that is missing or malformed."""

@@ -19,7 +19,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from wm.core.checkpoint import Checkpoint
-from wm.core.errors import WMError
+from wm.core.errors import UsageError, WMError
 from wm.core.hub.card import model_card
 from wm.core.hub.errors import hub_errors
 from wm.core.hub.format import (
@@ -54,13 +54,18 @@ def push_to_hub(
     evaluation: dict[str, Any] | None = None,
     license: str = "mit",  # noqa: A002 - the Hub's metadata key
     token: str | None = None,
+    create_pr: bool = False,
     trust_remote_code: bool = False,
 ) -> str:
-    """Upload a model as a wm Hub repo (created when missing); returns the commit URL.
+    """Upload a model as a wm Hub repo (created when missing); returns the commit URL, or with
+    ``create_pr`` the URL of the pull request opened against main instead of committing to it
+    (none when no file changed: then the URL of main's commit).
 
     ``model_or_checkpoint``: a ``Checkpoint`` (config, weights, context clips, training state)
     or a bare model, whose context clips then come from ``context`` ({"frames", "actions"}).
-    ``revision`` is a branch, created from main when missing. Only inference files go up
+    ``private``, ``token``, ``revision``, ``commit_message``, ``create_pr`` mean what they mean to
+    ``huggingface_hub.HfApi.upload_folder`` (and ``hf upload``); ``private`` only applies to a repo
+    created here. ``revision`` is a branch, created from main when missing. Only inference files go up
     unless ``include_training_state``; wm files left from an earlier push that this one does
     not write (say a training state) are deleted in the same commit. Nothing uploaded names a
     local path (see ``privacy``). ``trust_remote_code`` lets the sample's model import plug-in paths.
@@ -68,6 +73,10 @@ def push_to_hub(
     from huggingface_hub import HfApi
 
     repo_id, revision = parse_hub_id(repo_id, revision)
+    if create_pr and revision not in (None, "main"):
+        raise UsageError(
+            f"{repo_id}: a pull request is opened against main; drop the revision '{revision}' or create_pr"
+        )
     checkpoint = public_checkpoint(as_checkpoint(model_or_checkpoint, context))
     evaluation = public_value(evaluation) if evaluation else evaluation
     api = HfApi(token=token)
@@ -95,8 +104,9 @@ def push_to_hub(
                 commit_message=commit_message or "Upload wm world model",
                 allow_patterns=files,
                 delete_patterns=stale,
+                create_pr=create_pr,
             )
-    return info.commit_url
+    return info.pr_url or info.commit_url  # no pull request when nothing changed
 
 
 def as_checkpoint(model_or_checkpoint: WorldModelBase | Checkpoint, context: dict[str, Any] | None) -> Checkpoint:
@@ -140,8 +150,11 @@ def download(
     *,
     include_training_state: bool = False,
     log: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> Path:
     """The folder (in the Hugging Face cache) holding the wm files of ``[hf://]user/name[@rev]``.
+
+    ``token``: as for ``snapshot_download`` (default: the logged-in token or HF_TOKEN).
 
     Says so in one line through ``log`` (default: the ``wm`` logger at INFO) before it contacts the
     Hub: "downloading user/name@rev from the Hub" (or that the cache is read, offline).
@@ -160,11 +173,14 @@ def download(
     offline = f"reading {source} from the Hugging Face cache (offline)"
     (log or logger.info)(offline if constants.HF_HUB_OFFLINE else f"downloading {source} from the Hub")
     with hub_errors(repo_id, revision):
-        folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG], tqdm_class=_Quiet))
+        first = snapshot_download(repo_id, revision=revision, allow_patterns=[CONFIG], tqdm_class=_Quiet, token=token)
+        folder = Path(first)
         read_config(folder, source)
         patterns = [*INFERENCE_FILES, *(TRAINING_FILES if include_training_state else ())]
         bars = _Quiet if (folder / WEIGHTS).is_file() else None
-        folder = Path(snapshot_download(repo_id, revision=folder.name, allow_patterns=patterns, tqdm_class=bars))
+        folder = Path(
+            snapshot_download(repo_id, revision=folder.name, allow_patterns=patterns, tqdm_class=bars, token=token)
+        )
     if not is_hub_folder(folder):
         raise WMError(f"{source}: not a wm model (config.json but no model.safetensors)")
     return folder
@@ -177,6 +193,7 @@ def pull(
     output: str | Path | None = None,
     include_training_state: bool = False,
     log: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> Path:
     """Download a wm model into the cache and, with ``output``, copy its files there; the folder.
 
@@ -184,7 +201,7 @@ def pull(
     replaces ``output`` at the end, with a ``.wm-pull.json`` marker. An existing ``output`` is
     replaced only when it is empty or was written by ``pull`` (the marker) and holds nothing else.
     """
-    folder = download(ref, revision, include_training_state=include_training_state, log=log)
+    folder = download(ref, revision, include_training_state=include_training_state, log=log, token=token)
     if output is None:
         return folder
     repo_id, _ = parse_hub_id(ref, revision)
