@@ -1,6 +1,8 @@
 """wm: action-conditioned world models.
 
-``push_to_hub`` and ``create_from_pretrained`` are imported lazily from ``wm.core.hub``.
+``WorldModel`` and ``FlexibleWorldModel`` (both with ``from_pretrained``, ``save_pretrained`` and
+``push_to_hub``) and the functions ``push_to_hub`` and ``create_from_pretrained`` are imported
+lazily, so that ``import wm`` (and ``wm --help``) does not import torch.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+source"
 
-__all__ = ["__version__", "push_to_hub", "create_from_pretrained"]
+__all__ = ["__version__", "WorldModel", "FlexibleWorldModel", "push_to_hub", "create_from_pretrained"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +23,12 @@ def __getattr__(name: str) -> Any:
         from wm.core import hub
 
         return getattr(hub, name)
+    if name == "WorldModel":
+        from wm.core.models.world_model import WorldModel
+
+        return WorldModel
+    if name == "FlexibleWorldModel":
+        from wm.core.models.flexible import FlexibleWorldModel
+
+        return FlexibleWorldModel
     raise AttributeError(f"module 'wm' has no attribute {name!r}")

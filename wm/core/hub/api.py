@@ -84,14 +84,11 @@ def push_to_hub(
         api.whoami()  # fail on a missing or rejected token before building anything
     with tempfile.TemporaryDirectory(prefix="wm-hub-push-") as tmp:
         folder = Path(tmp)
-        files = write_folder(checkpoint, folder, include_training_state=include_training_state, evaluation=evaluation)
-        if checkpoint.context:
-            given = model_or_checkpoint if isinstance(model_or_checkpoint, WorldModelBase) else None
-            write_sample(checkpoint, folder / SAMPLE, given, trust_remote_code=trust_remote_code)
-            files.append(SAMPLE)
-        card = model_card(repo_id, checkpoint, files=files, evaluation=evaluation, license=license)
-        (folder / CARD).write_text(card)
-        files.append(CARD)
+        given = model_or_checkpoint if isinstance(model_or_checkpoint, WorldModelBase) else None
+        files = write_repo_folder(
+            checkpoint, folder, repo_id, given, include_training_state=include_training_state, evaluation=evaluation,
+            license=license, trust_remote_code=trust_remote_code,
+        )  # fmt: skip
         stale = [name for name in (*INFERENCE_FILES, *TRAINING_FILES) if name not in files]
         with hub_errors(repo_id, revision, action="writing"):
             api.create_repo(repo_id, private=private, exist_ok=True)
@@ -107,6 +104,56 @@ def push_to_hub(
                 create_pr=create_pr,
             )
     return info.pr_url or info.commit_url  # no pull request when nothing changed
+
+
+def write_repo_folder(
+    checkpoint: Checkpoint,
+    folder: Path,
+    repo_id: str,
+    model: WorldModelBase | None = None,
+    *,
+    include_training_state: bool = False,
+    evaluation: dict[str, Any] | None = None,
+    license: str = "mit",  # noqa: A002 - the Hub's metadata key
+    trust_remote_code: bool = False,
+) -> list[str]:
+    """Write what a Hub repo holds into ``folder``: the format's files (``format.write_folder``), the
+    sample GIF when there are context clips (imagined by ``model``, else one built from the checkpoint)
+    and the card naming ``repo_id``; the file names."""
+    files = write_folder(checkpoint, folder, include_training_state=include_training_state, evaluation=evaluation)
+    if checkpoint.context:
+        write_sample(checkpoint, folder / SAMPLE, model, trust_remote_code=trust_remote_code)
+        files.append(SAMPLE)
+    card = model_card(repo_id, checkpoint, files=files, evaluation=evaluation, license=license)
+    (folder / CARD).write_text(card)
+    return [*files, CARD]
+
+
+def save_pretrained(
+    model: WorldModelBase, save_directory: str | Path, *, context: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write ``model`` (with ``context`` clips, {"frames", "actions"}) into ``save_directory`` in the Hub
+    format, card and sample included, as ``push_to_hub`` would upload it; the paths written.
+
+    Each file replaces its namesake atomically; wm files of an earlier save that this one does not
+    write (a context, a sample) are removed, anything else in the folder is left alone.
+    """
+    from wm.core.files import atomic_path
+
+    target = Path(save_directory)
+    target.mkdir(parents=True, exist_ok=True)
+    checkpoint = as_checkpoint(model, context)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="wm-save-") as tmp:
+        files = write_repo_folder(checkpoint, Path(tmp), target.resolve().name, model)
+        for name in files:
+            with atomic_path(target / name) as part:
+                shutil.copyfile(Path(tmp) / name, part)
+            written.append(target / name)
+    for name in (*INFERENCE_FILES, *TRAINING_FILES):
+        if name not in files:
+            (target / name).unlink(missing_ok=True)
+    return written
 
 
 def as_checkpoint(model_or_checkpoint: WorldModelBase | Checkpoint, context: dict[str, Any] | None) -> Checkpoint:
@@ -211,10 +258,9 @@ def pull(
 def create_from_pretrained(
     repo_id_or_folder: str | Path, revision: str | None = None, *, trust_remote_code: bool = False
 ) -> WorldModelBase:
-    """The model behind a Hub id (``user/name[@rev]``), a pulled folder or a checkpoint, in eval mode."""
-    from wm.core.loading import load_model
-
-    return load_model(str(repo_id_or_folder), revision, trust_remote_code=trust_remote_code)[0]
+    """The model behind a Hub id (``user/name[@rev]``), a pulled folder or a checkpoint, in eval mode
+    (``WorldModelBase.from_pretrained``)."""
+    return WorldModelBase.from_pretrained(repo_id_or_folder, revision=revision, trust_remote_code=trust_remote_code)
 
 
 class _Quiet(tqdm):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,6 +44,48 @@ class WorldModelBase(nn.Module, ABC):
         super().__init__()
         self.config = config
         self.spec = spec
+        self.context_clips: dict[str, torch.Tensor] = {}  # {"frames", "actions"} kept by from_pretrained
+
+    # -- sharing, with huggingface_hub ModelHubMixin's names -------------------------
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | Path, *, revision: str | None = None, trust_remote_code: bool = False
+    ) -> WorldModelBase:
+        """The model behind any MODEL reference (checkpoint file, run folder, saved or pulled folder, Hub id
+        ``user/name[@rev]``, see ``wm.core.loading.load_model``), in eval mode, with the reference's
+        context clips in ``context_clips``. It is the family the checkpoint holds, which may not be ``cls``."""
+        from wm.core.loading import load_model
+
+        model, checkpoint = load_model(str(pretrained_model_name_or_path), revision, trust_remote_code=trust_remote_code)
+        model.context_clips = dict(checkpoint.context)
+        return model
+
+    def save_pretrained(self, save_directory: str | Path) -> list[Path]:
+        """Write this model and its ``context_clips`` into ``save_directory`` in the Hub format (config.json,
+        model.safetensors, context clips, card, sample), which ``from_pretrained`` and every command read;
+        the paths written (see ``wm.core.hub.api.save_pretrained``)."""
+        from wm.core.hub.api import save_pretrained
+
+        return save_pretrained(self, save_directory, context=self.context_clips or None)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        token: str | None = None,
+        private: bool | None = None,
+        revision: str | None = None,
+        commit_message: str | None = None,
+        create_pr: bool = False,
+    ) -> str:
+        """Upload this model and its ``context_clips`` as the Hub repo ``repo_id`` (created when missing);
+        the commit or pull request URL (see ``wm.core.hub.api.push_to_hub``)."""
+        from wm.core.hub.api import push_to_hub
+
+        return push_to_hub(
+            self, repo_id, token=token, private=private, revision=revision, commit_message=commit_message,
+            create_pr=create_pr, context=self.context_clips or None,
+        )  # fmt: skip
 
     # -- learning --------------------------------------------------------------------
     @abstractmethod
