@@ -28,9 +28,9 @@ def test_loss_falls_on_a_square_that_follows_the_actions(tiny_model, square) -> 
 def test_parts_are_detached_and_kl_is_balanced(tiny_model, square) -> None:
     model = tiny_model(free_nats=0.0)
     loss, parts = model.loss(square(batch=2, steps=4))
-    assert set(parts) == {"recon", "kl_dyn", "kl_rep", "kl"}
+    assert set(parts) == {"recon", "blend", "kl_dyn", "kl_rep", "kl"}
     assert all(not p.requires_grad and p.dim() == 0 for p in parts.values())
-    expected = parts["recon"] + 0.5 * parts["kl_dyn"] + 0.1 * parts["kl_rep"]
+    expected = parts["recon"] + parts["blend"] + 0.5 * parts["kl_dyn"] + 0.1 * parts["kl_rep"]
     assert torch.allclose(loss.detach(), expected)
     assert torch.allclose(parts["kl_dyn"], parts["kl"]) and parts["kl"] > 0
 
@@ -71,7 +71,7 @@ def test_bad_inputs_are_named(tiny_model, square) -> None:
 ])
 def test_heads_follow_the_data_unless_configured(tiny_model, square, has, config, heads) -> None:
     model = tiny_model(has, **config)
-    assert model.module_names() == ["encoder", "dynamics", "decoder", *heads]
+    assert model.module_names() == ["encoder", "dynamics", "decoder", "blend", *heads]
     batch = square(batch=2, steps=4)
     batch["rewards"] = torch.tensor([[0.0, 1.0, -3.0, 0.0]] * 2)
     batch["terminals"] = torch.tensor([[False, False, True, False]] * 2)
@@ -148,7 +148,7 @@ def test_motion_weight_counts_only_the_pixels_that_changed(tiny_model, square) -
     assert torch.equal(mask[:, 1:].bool(), changed)
 
     torch.manual_seed(0)
-    plain = tiny_model()
+    plain = tiny_model(loss_weights={"motion": 0.0})
     weighted = tiny_model(loss_weights={"motion": 9.0})
     weighted.load_state_dict(plain.state_dict())
     torch.manual_seed(1)
@@ -162,3 +162,30 @@ def test_motion_weight_counts_only_the_pixels_that_changed(tiny_model, square) -
     torch.manual_seed(1)
     _, more = weighted.loss(still)
     assert torch.allclose(more["recon"], base["recon"])  # nothing moves: the weight changes nothing
+
+
+def test_blend_composites_the_last_observed_frame_into_every_imagined_one(tiny_model, square) -> None:
+    model = tiny_model()
+    batch = square(batch=2, steps=6)
+    with torch.no_grad():
+        model.blend.net[-1].bias.fill_(50.0)  # weight ~1: the reference everywhere
+        state = model.observe(batch["frames"][:, :3], batch["actions"][:, :2])
+        last = batch["frames"][:, 2].float() / 255
+        assert torch.allclose(state.reference + 0.5, last)
+        imagined = model.imagine(state, batch["actions"][:, 2:5])
+        assert torch.allclose(imagined.frames, last[:, None].expand_as(imagined.frames), atol=1e-6)
+        assert imagined.state.reference is state.reference  # it stays the last observed frame
+        model.blend.net[-1].bias.fill_(-50.0)  # weight ~0: the decoder's own frame
+        plain = tiny_model(blend_reference=False)
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("blend.")})
+        assert torch.allclose(model.decode(state), plain.decode(state), atol=1e-6)
+    assert "blend" not in plain.module_names() and plain.observe(batch["frames"][:, :3], batch["actions"][:, :2]).reference is None
+
+
+def test_blend_loss_trains_the_blend_alone(tiny_model, square) -> None:
+    model = tiny_model(free_nats=1000.0, loss_weights={"recon": 0.0, "blend": 1.0})  # KL clipped: no gradient
+    loss, _ = model.loss(square(batch=2, steps=4))
+    loss.backward()
+    for name, param in model.named_parameters():
+        moved = param.grad is not None and bool(param.grad.abs().sum() > 0)
+        assert moved == name.startswith("blend."), name

@@ -97,6 +97,7 @@ class ModelConfig:
     free_nats: float = 1.0
     kl_dyn: float = 0.5
     kl_rep: float = 0.1
+    blend_reference: bool = True  # rssm: blend decoded frames with the last observed one (wm.core.models.blend)
     reward_head: bool | None = None  # None = on when the data has rewards
     continue_head: bool | None = None  # None = on when the data has terminals
     vision: VisionConfig = field(default_factory=VisionConfig)

@@ -25,10 +25,12 @@ StepLinears = Callable[[str, torch.Tensor], torch.Tensor]
 
 @dataclass
 class State:
-    """Belief state of a batch: ``deter`` (B, D) float, ``stoch`` (B, S, K) one-hot samples."""
+    """Belief state of a batch: ``deter`` (B, D) float, ``stoch`` (B, S, K) one-hot samples, and the
+    last observed frame (B, C, H, W) centred, when the model blends with it (``WorldModel``)."""
 
     deter: torch.Tensor
     stoch: torch.Tensor
+    reference: torch.Tensor | None = None
 
     def features(self) -> torch.Tensor:
         """(B, D + S*K): what the decoder and the heads read."""

@@ -28,6 +28,7 @@ from wm.core.config.schema import ModelConfig
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.models.base import Imagined, WorldModelBase
+from wm.core.models.blend import ReferenceBlend
 from wm.core.models.decoder import ConvDecoder
 from wm.core.models.encoder import ConvEncoder
 from wm.core.models.heads import ContinueHead, RewardHead
@@ -36,15 +37,17 @@ from wm.core.models.probe import probe_shapes
 from wm.core.models.rssm import RSSM, Sequence, State
 from wm.core.models.sizes import resolve_dims
 
-LOSS_WEIGHTS = {"recon": 1.0, "motion": 0.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
+LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
 
 
 class WorldModel(WorldModelBase):
     """DreamerV3's world model sized by ``config`` for the frames and actions of ``spec``.
 
-    Parts (``module_names()``): ``encoder``, ``dynamics`` (the RSSM), ``decoder``, and
-    ``reward_head`` / ``continue_head`` when on (config True, or None and the data has
-    rewards / terminals). Features read by decoder and heads: cat(deter, stoch) of size ``feat_dim``.
+    Parts (``module_names()``): ``encoder``, ``dynamics`` (the RSSM), ``decoder``, ``blend`` when
+    ``model.blend_reference`` is on (the decoded frame blended with the last observed one, see
+    ``ReferenceBlend``), and ``reward_head`` / ``continue_head`` when on (config True, or None and
+    the data has rewards / terminals). Features read by decoder and heads: cat(deter, stoch) of
+    size ``feat_dim``.
     """
 
     def __init__(self, config: ModelConfig, spec: DataSpec) -> None:
@@ -59,6 +62,10 @@ class WorldModel(WorldModelBase):
         self.feat_dim = dims.deter + stoch
         self.dynamics = RSSM(dims, self.embed_dim, spec.num_actions, config.unimix)
         self.decoder = ConvDecoder(dims.deter, stoch, *self.frame_shape, dims.depth)
+        self._parts = ["encoder", "dynamics", "decoder"]
+        if config.blend_reference:
+            self.blend = ReferenceBlend(spec.channels)
+            self._parts.append("blend")
         self._heads = []
         if config.reward_head or (config.reward_head is None and spec.has_rewards):
             self.reward_head = RewardHead(dims.deter, stoch, dims.hidden, dims.layers)
@@ -76,11 +83,14 @@ class WorldModel(WorldModelBase):
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Reconstruction (summed squared error per frame) + balanced KL + head losses.
 
+        With ``blend_reference``, a second term ``blend`` scores the decoded frame t blended with
+        frame 0 of the sequence (as an imagined frame h steps ahead is blended with the last context
+        frame); it trains the blend alone, so the decoder still learns to draw every pixel.
         The squared error of a pixel that differs from the previous frame (any channel) weighs
         ``1 + loss_weights["motion"]``: the few pixels that move (a paddle, a ball) are what
         imagination must get right, and a plain sum drowns them in the static background.
         Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
-        action t). Parts: recon, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
+        action t). Parts: recon, blend, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
         """
         frames = self._frames(batch["frames"])
         B, T = frames.shape[:2]
@@ -89,13 +99,17 @@ class WorldModel(WorldModelBase):
         actions = self._actions(batch["actions"], B, T)
         seq = self.dynamics.observe(self._embed(frames), actions[:, :-1])
         feat = seq.features()
-        recon = self.decoder(feat.flatten(0, 1)).float()
-        error = (recon - frames.flatten(0, 1)).square()
-        if self.loss_weights["motion"]:
-            error = error * (1 + self.loss_weights["motion"] * motion_mask(frames).flatten(0, 1))
-        parts = {"recon": error.sum((1, 2, 3)).mean()}
+        truth = frames.flatten(0, 1)
+        weight = 1 + self.loss_weights["motion"] * motion_mask(frames).flatten(0, 1) if self.loss_weights["motion"] else 1
+        generated = self.decoder(feat.flatten(0, 1)).float()
+        parts = {"recon": (weight * (generated - truth).square()).sum((1, 2, 3)).mean()}
+        total = self.loss_weights["recon"] * parts["recon"]
+        if self.config.blend_reference:  # the blend learns only when to trust the reference, not what to draw
+            blended = self.blend(generated.detach(), frames[:, :1].expand_as(frames).flatten(0, 1))
+            parts["blend"] = (weight * (blended - truth).square()).sum((1, 2, 3)).mean()
+            total = total + self.loss_weights["blend"] * parts["blend"]
         dyn, rep, kl = self.dynamics.kl_losses(seq, self.config.free_nats)
-        total = self.loss_weights["recon"] * parts["recon"] + self.config.kl_dyn * dyn + self.config.kl_rep * rep
+        total = total + self.config.kl_dyn * dyn + self.config.kl_rep * rep
         parts.update(kl_dyn=dyn, kl_rep=rep, kl=kl)
         for part, head, key in (("reward", "reward_head", "rewards"), ("continue", "continue_head", "terminals")):
             if head not in self._heads:
@@ -113,15 +127,20 @@ class WorldModel(WorldModelBase):
     def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> State:
         frames = self._frames(frames)
         B, T = frames.shape[:2]
-        return self.dynamics.observe(self._embed(frames), self._actions(actions, B, T - 1)).last()
+        state = self.dynamics.observe(self._embed(frames), self._actions(actions, B, T - 1)).last()
+        state.reference = frames[:, -1] if self.config.blend_reference else None
+        return state
 
     def imagine(self, state: State, actions: torch.Tensor, decode: bool = True) -> Imagined:
         B = state.deter.shape[0]
         seq = self.dynamics.imagine(state, self._actions(actions, B, None))
-        return Imagined(state=seq.last(), frames=self._decode_seq(seq) if decode else None, **self._predict(seq))
+        last = seq.last()
+        last.reference = state.reference
+        frames = self._decode_seq(seq, state.reference) if decode else None
+        return Imagined(state=last, frames=frames, **self._predict(seq))
 
     def decode(self, state: State) -> torch.Tensor:
-        return self._pixels(state.features())
+        return self._pixels(state.features(), state.reference)
 
     def set_fast_decode(self, fast: bool) -> bool:
         """Faster, slightly inexact decoding at inference (no autograd) on or off; returns whether it
@@ -143,12 +162,23 @@ class WorldModel(WorldModelBase):
             switched |= isinstance(module, (ConvTranspose2d, FeatureLinear))
         return fast and switched
 
-    def _decode_seq(self, seq: Sequence) -> torch.Tensor:
-        return self._pixels(seq.features().flatten(0, 1)).unflatten(0, seq.deter.shape[:2])
+    def _decode_seq(self, seq: Sequence, reference: torch.Tensor | None) -> torch.Tensor:
+        """Frames (B, H, C, H, W) of a sequence, each blended with ``reference`` (B, C, H, W) when given."""
+        B, H = seq.deter.shape[:2]
+        if reference is not None:
+            reference = reference[:, None].expand(B, H, *reference.shape[1:]).flatten(0, 1)
+        return self._pixels(seq.features().flatten(0, 1), reference).unflatten(0, (B, H))
 
-    def _pixels(self, feat: torch.Tensor) -> torch.Tensor:
+    def _centred(self, feat: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
+        """Features (N, feat_dim) -> centred frames (N, C, H, W) float32, blended with ``reference`` when given."""
+        generated = self.decoder(feat).float()
+        if reference is None or not self.config.blend_reference:
+            return generated
+        return self.blend(generated, reference)
+
+    def _pixels(self, feat: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
         """Features (N, feat_dim) -> frames (N, C, H, W) float in [0, 1]."""
-        return (self.decoder(feat).float() + 0.5).clamp(0, 1)
+        return (self._centred(feat, reference) + 0.5).clamp(0, 1)
 
     def _predict(self, seq: Sequence) -> dict[str, torch.Tensor]:
         feat = seq.features() if self._heads else None
@@ -161,7 +191,7 @@ class WorldModel(WorldModelBase):
 
     # -- modules ---------------------------------------------------------------------
     def module_names(self) -> list[str]:
-        return ["encoder", "dynamics", "decoder", *self._heads]
+        return [*self._parts, *self._heads]
 
     def set_module(self, name: str, module: nn.Module) -> None:
         """Replace a part after checking that it maps the same dummy inputs to the same shapes."""
