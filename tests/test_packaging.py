@@ -17,7 +17,7 @@ def test_wheel_ships_presets_and_finds_them(tmp_path: Path) -> None:
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
         check=True, capture_output=True,
     )
-    (wheel,) = wheels.glob("wm-*.whl")
+    (wheel,) = wheels.glob("wm_world_models-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {Path(n).stem for n in names if n.startswith("wm/presets/") and n.endswith(".yaml")}
     assert {p.stem for p in (ROOT / "presets").glob("*.yaml")} == shipped
@@ -32,3 +32,21 @@ def test_wheel_ships_presets_and_finds_them(tmp_path: Path) -> None:
     found, size = proc.stdout.split()
     assert Path(found) == target / "wm" / "presets"
     assert size == "xs"
+
+
+def test_distribution_name_is_the_one_every_install_line_uses() -> None:
+    """PyPI's "wm" is another project: the distribution is wm-world-models, the command and import stay wm."""
+    import re
+    import tomllib
+    from importlib import metadata
+
+    from wm import DISTRIBUTION, __version__
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION != "wm" and project["scripts"] == {"wm": "wm.cli.app:main"}
+    assert metadata.version(DISTRIBUTION) == __version__ == project["version"]
+    assert any(c.startswith("Topic ::") for c in project["classifiers"]) and project["license"] == "MIT"
+    assert all(extra.startswith(f"{DISTRIBUTION}[") for extra in project["optional-dependencies"]["all"])
+    sources = [p for p in (ROOT / "wm").rglob("*.py")]
+    installs = [m for p in sources for m in re.findall(r"pip install '?([\w-]+)", p.read_text())]
+    assert installs and set(installs) == {DISTRIBUTION}

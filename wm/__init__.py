@@ -10,8 +10,10 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+DISTRIBUTION = "wm-world-models"  # the name on PyPI ("wm" there is another project)
+
 try:
-    __version__ = metadata.version("wm")
+    __version__ = metadata.version(DISTRIBUTION)
 except metadata.PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+source"
 

@@ -100,7 +100,7 @@ def play(
     try:
         from wm.core.imagine.play import play as run_play
     except ImportError as err:
-        raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm[play]'") from None
+        raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm-world-models[play]'") from None
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     engine = ImaginationEngine(world_model, fast_decode=not exact)
     if data is None:

@@ -22,7 +22,7 @@ from wm.core.data.spec import DataSpec
 from wm.core.data.writer import EpisodeWriter
 from wm.core.errors import WMError
 
-INSTALL_HINT = "install it with: pip install 'wm[atari]'"
+INSTALL_HINT = "install it with: pip install 'wm-world-models[atari]'"
 RESIZE_BLOCK = 256  # raw frames held before they are resized
 
 

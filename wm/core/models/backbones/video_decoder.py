@@ -4,7 +4,7 @@ features (N, tokens, dim) -> frames (N, C, H, W), float, in [0, 1] once clamped.
 ``conv`` (default, trainable): patch tokens that form a square grid are laid out as that grid
 (one cell per token), other features (a pooled vector) go through a Linear to a 4x4 grid; then
 stride-2 transposed convolutions up to the frame size. ``vae``: a pretrained diffusers
-AutoencoderKL (optional extra ``wm[vae]``) whose frozen decoder renders a latent grid that a
+AutoencoderKL (optional extra ``wm-world-models[vae]``) whose frozen decoder renders a latent grid that a
 trainable conv adapter predicts from the features. ``module``: a registered plug-in class built as
 ``Class(tokens=, dim=, channels=, height=, width=, **module_kwargs)`` with the same contract.
 """
@@ -89,7 +89,7 @@ def load_vae(cfg: VideoDecoderConfig) -> nn.Module:
     try:
         from diffusers import AutoencoderKL
     except ImportError as err:
-        raise WMError("config key 'model.decoder.kind': 'vae' needs diffusers; pip install 'wm[vae]'") from err
+        raise WMError("config key 'model.decoder.kind': 'vae' needs diffusers; pip install 'wm-world-models[vae]'") from err
     if cfg.name_or_path:
         try:
             vae = AutoencoderKL.from_pretrained(cfg.name_or_path, subfolder=cfg.subfolder or None)
