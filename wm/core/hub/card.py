@@ -13,6 +13,31 @@ from wm.core.hub.format import CONFIG, CONTEXT, SAMPLE, TRAINING_FILES, WEIGHTS,
 from wm.core.imagine.report import VERSION, check_document, flatten
 
 TAGS = ["world-model", "wm", "action-conditioned", "video-prediction", "model-based-rl"]
+LIBRARY = "wm"  # the Hub's library_name: https://huggingface.co/models?library=wm
+PIPELINE = "image-to-video"  # the Hub task nearest to "frames and actions in, next frames out"
+DATASET_PREFIX = "hf://datasets/"
+
+
+def hub_metadata(config: dict[str, Any]) -> dict[str, Any]:
+    """The card keys the Hub indexes beyond library and task: ``datasets`` (the Hub dataset the model
+    was trained on, from ``data.path=hf://datasets/USER/NAME``) and ``base_model`` (the Hub models it
+    starts from: ``finetune.pretrained_path`` and its pretrained parts' origins), each when there is one."""
+    from wm.core.hub.ids import HUB_ID, HUB_SCHEME
+
+    path = str(config.get("data", {}).get("path") or "")
+    datasets = [path.removeprefix(DATASET_PREFIX).split("@")[0]] if path.startswith(DATASET_PREFIX) else []
+    model = config.get("model", {})
+    origins = [config.get("finetune", {}).get("pretrained_path") or ""]
+    for part in ("vision", "backbone", "decoder"):
+        section = model.get(part) or {}
+        origins += [section.get("name_or_path") or "", (section.get("config") or {}).get("_name_or_path") or ""]
+    bases = []
+    for origin in (str(o).removeprefix(HUB_SCHEME) for o in origins if o):
+        match = HUB_ID.fullmatch(origin)
+        if match and ".." not in origin and match.group("repo") not in bases:
+            bases.append(match.group("repo"))
+    found = {"datasets": datasets, "base_model": bases}
+    return {key: value for key, value in found.items() if value}
 
 
 def model_card(
@@ -37,13 +62,13 @@ def model_card(
         "has_rewards": spec.has_rewards,
         "has_terminals": spec.has_terminals,
         "fps": spec.fps,
-        "source": Path(source).name if source else "built-in ALE source",
+        "source": _source(source),
     }
     name = repo_id.split("/")[-1]
     results = _eval_results(evaluation) if evaluation else None
     metadata = ModelCardData(
-        library_name="wm", license=license, tags=[*TAGS, kind], wm_data=data,
-        **({"model_name": name, "eval_results": results} if results else {}),
+        library_name=LIBRARY, pipeline_tag=PIPELINE, license=license, tags=[*TAGS, kind], wm_data=data,
+        **hub_metadata(config), **({"model_name": name, "eval_results": results} if results else {}),
     )  # fmt: skip
     sections = [
         f"# {name}\n\nAn action-conditioned world model (`{kind}`) made with `wm`: from a few frames and the "
@@ -56,6 +81,13 @@ def model_card(
         "## Files\n\n" + "\n".join(f"- `{f}`: {FILE_NOTES[f]}" for f in files if f in FILE_NOTES),
     ]
     return f"---\n{metadata.to_yaml()}\n---\n\n" + "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _source(path: str | None) -> str:
+    """What the model was trained on: a Hub dataset id as given, a file by its name."""
+    if not path:
+        return "built-in ALE source"
+    return path if path.startswith(DATASET_PREFIX) else Path(path).name
 
 
 FILE_NOTES = {
@@ -77,12 +109,15 @@ def _sample(checkpoint: Checkpoint) -> str:
 
 
 def _usage(repo_id: str, name: str) -> str:
+    from wm import DISTRIBUTION
+
     return (
-        "## Use it with wm\n\n```bash\npip install wm\n"
+        f"## Use it with wm\n\n```bash\npip install {DISTRIBUTION}\n"
         f"wm rollout {repo_id} --steps 100 -o dream.gif   # imagine 100 frames from the stored context clips\n"
         f"wm play {repo_id}                               # drive it with the keyboard\n"
         f"wm hub pull {repo_id} -o {name}                # the files, for offline use\n```\n\n"
-        f'```python\nfrom wm import create_from_pretrained\n\nmodel = create_from_pretrained("{repo_id}")\n```'
+        f'```python\nfrom wm import WorldModel\n\nmodel = WorldModel.from_pretrained("{repo_id}")\n'
+        f'model.push_to_hub("your-name/{name}")  # or model.save_pretrained("{name}")\n```'
     )
 
 

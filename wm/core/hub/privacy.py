@@ -2,7 +2,8 @@
 
 A resolved config carries the paths of the run that made it (``data.path``, ``run.dir``,
 ``finetune.pretrained_path``, a pretrained part's ``_name_or_path``). Before publishing, those
-three keys keep only their last component (a Hub id in ``finetune.pretrained_path`` is kept), and
+three keys keep only their last component (a Hub id in ``finetune.pretrained_path`` and an
+``hf://`` reference such as ``data.path=hf://datasets/USER/NAME`` are kept), and
 any other string that is an absolute path, starts with ``~`` or contains the home folder is
 reduced to its last component too.
 """
@@ -14,7 +15,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from wm.core.checkpoint import Checkpoint
-from wm.core.hub.ids import HUB_ID
+from wm.core.hub.ids import HUB_ID, HUB_SCHEME
 
 PATH_KEYS = (("data", "path"), ("run", "dir"), ("finetune", "pretrained_path"))
 
@@ -24,7 +25,9 @@ def public_checkpoint(checkpoint: Checkpoint) -> Checkpoint:
     config = public_value(checkpoint.config)
     for section, key in PATH_KEYS:
         value = config.get(section, {}).get(key)
-        if isinstance(value, str) and not (key == "pretrained_path" and HUB_ID.fullmatch(value) and ".." not in value):
+        if not isinstance(value, str) or value.startswith(HUB_SCHEME):
+            continue
+        if not (key == "pretrained_path" and HUB_ID.fullmatch(value) and ".." not in value):
             config[section][key] = PurePath(value).name
     training = public_value(checkpoint.training) if checkpoint.training is not None else None
     return Checkpoint(config, checkpoint.spec, checkpoint.model, checkpoint.context, training)
