@@ -10,7 +10,7 @@ import yaml
 from wm.core.config import Config, config_from_dict, config_to_dict, config_to_yaml, load_config, preset_dir
 from wm.core.errors import WMError
 
-REQUIRED_PRESETS = {"default", "debug", "high_res", "atari", "finetune"}
+REQUIRED_PRESETS = {"default", "debug", "cpu30", "high_res", "atari", "finetune"}
 
 
 def test_shipped_presets_all_load() -> None:

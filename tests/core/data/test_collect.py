@@ -58,6 +58,6 @@ def test_builtin_dataset_is_collected_once(tmp_path, monkeypatch) -> None:
 
 def test_missing_gymnasium_names_the_extra(tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "gymnasium", None)  # import gymnasium now raises ImportError
-    with pytest.raises(WMError, match=r"pip install 'wm\[atari\]'"):
+    with pytest.raises(WMError, match=r"pip install 'wm-world-models\[atari\]'"):
         collect("ale:pong", tmp_path / "x.h5", steps=10)
     assert list(tmp_path.iterdir()) == []

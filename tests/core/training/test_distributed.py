@@ -88,6 +88,7 @@ def test_torchrun_two_processes_end_to_end(pong: Path, tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(wm),
         "train", "--preset", "debug", *overrides, "train.epochs=1", "train.steps_per_epoch=3", "train.eval_at_end=false",
+        "data.holdout_episodes=1",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)

@@ -1,6 +1,7 @@
 """The built-in quick-start dataset: real Breakout frames, collected once and cached.
 
-A sticky-random policy (the paddle really moves with the actions) plays ALE Breakout for
+The balanced sticky-random policy (``wm.core.data.policy``: the paddle keeps moving instead of
+resting against a wall, so the data shows what the actions do) plays ALE Breakout for
 BUILTIN_STEPS steps at 64x64, in episodes of at most BUILTIN_EPISODE_STEPS steps. Collection
 takes well under a minute; the file lands in ``$WM_CACHE_DIR`` or ``~/.cache/wm`` and is reused.
 """
@@ -14,9 +15,9 @@ from pathlib import Path
 from wm.core.data.collect import collect
 
 BUILTIN_ENV = "ALE/Breakout-v5"
-BUILTIN_STEPS = 4000
+BUILTIN_STEPS = 10000
 BUILTIN_EPISODE_STEPS = 500
-BUILTIN_NAME = "builtin-breakout-64.h5"
+BUILTIN_NAME = "builtin-breakout-64-balanced-10k.h5"  # a new name whenever what is collected changes
 
 
 def cache_dir() -> Path:
@@ -33,6 +34,6 @@ def builtin_dataset(log: Callable[[str], None] | None = None) -> Path:
         return path
     if log:
         log(f"No data.path given: collecting the built-in dataset once ({BUILTIN_STEPS} steps of {BUILTIN_ENV}, "
-            f"sticky random policy, 64x64) into {path}")
-    return collect(BUILTIN_ENV, path, steps=BUILTIN_STEPS, size=(64, 64), seed=0, policy="sticky",
+            f"balanced sticky random policy, 64x64) into {path}")
+    return collect(BUILTIN_ENV, path, steps=BUILTIN_STEPS, size=(64, 64), seed=0, policy="balanced",
                    max_episode_steps=BUILTIN_EPISODE_STEPS)

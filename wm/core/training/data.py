@@ -49,7 +49,8 @@ class TrainingData:
         return sum(self.lengths[i] for i in self.train_episodes)
 
     def eval_horizons(self, config: Config) -> list[int]:
-        """Horizons scored at the end (1 and ``train.sample_steps``); checks a held-out episode is long enough."""
+        """Horizons scored at the end: 1, 4 and 8 where below ``train.sample_steps``, and it; checks that a
+        held-out episode is long enough."""
         need = config.data.context_len + config.train.sample_steps
         longest = max((self.lengths[i] for i in self.holdout_episodes), default=0)
         if config.train.eval_at_end and self.holdout_episodes and longest < need:
@@ -57,7 +58,7 @@ class TrainingData:
                 f"train.eval_at_end: evaluation needs a held-out episode of data.context_len + train.sample_steps "
                 f"= {need} steps, the longest in {self.path} has {longest}; lower them or set train.eval_at_end=false"
             )
-        return sorted({1, config.train.sample_steps})
+        return sorted({1, config.train.sample_steps} | {h for h in (4, 8) if h < config.train.sample_steps})
 
     def steps_per_epoch(self, config: Config, world_size: int) -> int:
         """``train.steps_per_epoch``, or about one pass over the training frames when it is 0."""
