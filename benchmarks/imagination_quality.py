@@ -2,7 +2,8 @@
 
 For each game it collects its own training and held-out data with ``wm data collect`` (different
 seeds), trains each recipe with ``wm train`` for a fixed wall-time budget (``train.max_minutes``)
-pinned to ``--cores`` cores, scores the result with ``wm eval`` (observe 8 frames, imagine 15 with
+on the cores the recipe names, pinned to them (runs of a recipe go side by side where the machine
+has a core for each: the two 1-core runs of cpu30 on a 2-core machine), scores the result with ``wm eval`` (observe 8 frames, imagine 15 with
 the recorded actions, 128 windows) and prints, per horizon, the model, copy-last-frame and
 shuffled-actions PSNR on the full frame and on the moving pixels, the action gap, each with its
 95% bootstrap interval, and whether the recipe meets its target. It is a benchmark (about an
@@ -54,19 +55,27 @@ RECIPES = {
 }
 
 
-def wm(*args: str, cores: int | None = None, log: Path | None = None) -> None:
-    """Run the ``wm`` CLI of this interpreter, pinned to the first ``cores`` cores when given."""
+def start(*args: str, cores: range | None = None, log: Path | None = None) -> subprocess.Popen:
+    """Start the ``wm`` CLI of this interpreter, on as many threads as ``cores`` and pinned to them."""
     command = [sys.executable, "-m", "wm", *args]
     env = dict(os.environ)
     if cores:
-        env["OMP_NUM_THREADS"] = str(cores)
-        if shutil.which("taskset") and (os.cpu_count() or 1) >= cores:
-            command = ["taskset", "-c", ",".join(str(c) for c in range(cores)), *command]
-    with (log.open("w") if log else open(os.devnull, "w")) as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    if done.returncode != 0:
+        env["OMP_NUM_THREADS"] = str(len(cores))
+        if shutil.which("taskset") and (os.cpu_count() or 1) >= cores.stop:
+            command = ["taskset", "-c", ",".join(map(str, cores)), *command]
+    out = log.open("w") if log else subprocess.DEVNULL
+    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def wait(process: subprocess.Popen, log: Path | None = None) -> None:
+    if process.wait() != 0:
         where = f" (see {log})" if log else ""
-        raise SystemExit(f"failed: wm {' '.join(args)}{where}")
+        raise SystemExit(f"failed: {' '.join(map(str, process.args))}{where}")
+
+
+def wm(*args: str, cores: range | None = None, log: Path | None = None) -> None:
+    """Run the ``wm`` CLI to the end (see ``start``)."""
+    wait(start(*args, cores=cores, log=log), log)
 
 
 def collect(game: str, work: Path, train_steps: int, heldout_steps: int) -> tuple[Path, Path]:
@@ -81,15 +90,29 @@ def collect(game: str, work: Path, train_steps: int, heldout_steps: int) -> tupl
     return paths[0], paths[1]
 
 
-def train_and_eval(
-    name: str, recipe: Recipe, data: Path, heldout: Path, work: Path, extra: list[str], windows: int
-) -> dict:
-    """Train ``recipe`` on ``data`` into work/runs/NAME (once) and return its ``wm eval`` JSON on ``heldout``."""
+def train(jobs: list[tuple[str, Recipe, Path]], work: Path, extra: list[str]) -> None:
+    """Train each (name, recipe, data) into work/runs/NAME (once), as many at a time as the cores hold,
+    each pinned to cores of its own so that concurrent runs never share one."""
+    cpus = os.cpu_count() or 1
+    todo = [job for job in jobs if not (work / "runs" / job[0] / "checkpoints" / "final.pt").exists()]
+    while todo:
+        batch, used = [], 0
+        while todo and (not batch or used + todo[0][1].cores <= cpus):
+            name, recipe, data = todo.pop(0)
+            cores = range(used, used + recipe.cores) if used + recipe.cores <= cpus else None
+            log = work / f"{name}-train.log"
+            batch.append((start(
+                "train", "--preset", recipe.preset, f"data.path={data}", f"run.dir={work / 'runs'}", f"run.name={name}",
+                f"train.max_minutes={recipe.minutes}", "train.eval_at_end=false", "data.holdout_episodes=0", *extra,
+                cores=cores, log=log), log))  # fmt: skip
+            used += recipe.cores
+        for process, log in batch:
+            wait(process, log)
+
+
+def evaluate(name: str, heldout: Path, work: Path, windows: int) -> dict:
+    """The ``wm eval`` JSON of work/runs/NAME on ``heldout``."""
     run = work / "runs" / name
-    if not (run / "checkpoints").is_dir():
-        wm("train", "--preset", recipe.preset, f"data.path={data}", f"run.dir={work / 'runs'}", f"run.name={name}",
-           f"train.max_minutes={recipe.minutes}", "train.eval_at_end=false", "data.holdout_episodes=0", *extra,
-           cores=recipe.cores, log=work / f"{name}-train.log")  # fmt: skip
     report = work / f"{name}-eval.json"
     wm("eval", str(run), "--data", str(heldout), "--context", str(CONTEXT), "--episodes", str(windows),
        "--horizons", ",".join(map(str, HORIZONS)), "--json", str(report), log=work / f"{name}-eval.log")  # fmt: skip
@@ -140,14 +163,16 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     verdicts = []
     try:
-        for game in args.games.split(","):
-            data, heldout = collect(game, work, args.train_steps, args.heldout_steps)
-            for key in args.recipes.split(","):
-                recipe = RECIPES[key]
-                if args.minutes is not None:
-                    recipe = Recipe(recipe.preset, args.minutes, recipe.cores, recipe.beat_copy_from, recipe.min_gap_db)
+        games = args.games.split(",")
+        data = {game: collect(game, work, args.train_steps, args.heldout_steps) for game in games}
+        for key in args.recipes.split(","):
+            recipe = RECIPES[key]
+            if args.minutes is not None:
+                recipe = Recipe(recipe.preset, args.minutes, recipe.cores, recipe.beat_copy_from, recipe.min_gap_db)
+            train([(f"{game}-{key}", recipe, data[game][0]) for game in games], work, args.overrides)
+            for game in games:
                 name = f"{game}-{key}"
-                report = train_and_eval(name, recipe, data, heldout, work, args.overrides, args.windows)
+                report = evaluate(name, data[game][1], work, args.windows)
                 lines, met = table(f"{name} ({recipe.preset}, {recipe.minutes:g} min on {recipe.cores} core(s))", report, recipe)
                 print("\n".join(lines) + "\n", flush=True)
                 verdicts.append(f"{name}: target {'met' if met else 'NOT met'}")
