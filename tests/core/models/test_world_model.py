@@ -189,3 +189,15 @@ def test_blend_loss_trains_the_blend_alone(tiny_model, square) -> None:
     for name, param in model.named_parameters():
         moved = param.grad is not None and bool(param.grad.abs().sum() > 0)
         assert moved == name.startswith("blend."), name
+
+
+def test_set_module_probes_a_replacement_blend(tiny_model) -> None:
+    model = tiny_model()
+
+    class KeepGenerated(torch.nn.Module):
+        def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+            return generated
+
+    model.set_module("blend", KeepGenerated())
+    with pytest.raises(WMError, match="set_module\\('blend'\\)"):
+        model.set_module("blend", torch.nn.Conv2d(1, 2, 1))

@@ -20,7 +20,8 @@ def _shape(x: torch.Tensor) -> tuple[int, ...]:
 def probe_shapes(model: WorldModel, name: str, module: nn.Module) -> tuple[dict[str, tuple[int, ...]], str]:
     """Output shapes of part ``name`` played by ``module`` on dummy inputs, and those inputs in words.
 
-    encoder: frames (N, C, H, W) -> (N, embed_dim); decoder and heads: features (N, feat_dim);
+    encoder: frames (N, C, H, W) -> (N, embed_dim); blend: (generated, reference) frames -> frames;
+    decoder and heads: features (N, feat_dim);
     dynamics: ``observe`` of embeddings (N, 2, embed_dim) with actions (N, 1, A), then ``imagine``.
     """
     n, device = PROBE_BATCH, model.device
@@ -28,6 +29,9 @@ def probe_shapes(model: WorldModel, name: str, module: nn.Module) -> tuple[dict[
         if name == "encoder":
             frames = torch.zeros(n, *model.frame_shape, device=device)
             return {"embedding": _shape(module(frames))}, f"frames {_shape(frames)}"
+        if name == "blend":
+            frames = torch.zeros(n, *model.frame_shape, device=device)
+            return {"frame": _shape(module(frames, frames))}, f"generated and reference frames {_shape(frames)}"
         if name == "dynamics":
             embed = torch.zeros(n, 2, model.embed_dim, device=device)
             actions = torch.zeros(n, 1, model.spec.num_actions, device=device)

@@ -196,8 +196,7 @@ class WorldModel(WorldModelBase):
     def set_module(self, name: str, module: nn.Module) -> None:
         """Replace a part after checking that it maps the same dummy inputs to the same shapes."""
         old = self.get_module(name)
-        param = next(old.parameters())
-        module = module.to(device=param.device)
+        module = module.to(device=self.device)
         expected, inputs = probe_shapes(self, name, old)
         try:
             found, _ = probe_shapes(self, name, module)
