@@ -13,8 +13,21 @@ Dv encoder width, D backbone width, K = N + 1 tokens per timestep)::
 
 ``model.loss_weights`` sets the w (default 1); every part is returned, and so logged, separately.
 The hooked layers' outputs feed ``manipulator`` (a LayerManipulator), whose ``aux_losses`` join
-the loss. Imagination keeps the latents of the last ``model.backbone.window`` frames; each step
-appends the action, runs the backbone over the window and appends the predicted latent.
+the loss.
+
+Imagination keeps the latents of the last W = ``model.backbone.window`` frames. With ``kv_cache``
+(the default) ``observe`` primes the backbone's key/value cache with the context's timesteps, and
+each imagined step runs only its own K tokens (block-causal: they see each other and the cached
+timesteps), so a frame costs the same whether the window is filling or full. The cache keeps the
+last W-1 timesteps: the oldest drops off as the window slides, and the kept ones stay at their
+position ids. Until the window first slides, the frames are those of the uncached path (the
+backbone re-run over the window every step, ``kv_cache = False``) up to float rounding. After, they
+are not bit for bit: a cached timestep keeps the keys and values it was computed with, when it
+could see up to W-1 timesteps before it, where the uncached path re-reads the window from its first
+timestep (a sliding-window attention, as Mistral's rolling cache, rather than a window restarted).
+Relative position distances are the same in both (what RoPE sees); absolute positions grow, and
+when the next timestep would pass the backbone's ``max_position_embeddings``, the cache is
+re-primed from position 0 over the window (one uncached-cost step, exact again at that step).
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from wm.core.models.backbones import (
     VideoDecoderWrapper,
     VisionEncoderWrapper,
 )
+from wm.core.models.backbones.llm import KVCache
 from wm.core.models.backbones.registry import build_plugin
 from wm.core.models.base import Imagined, WorldModelBase
 
@@ -43,10 +57,12 @@ LOSSES = ("latent", "pixel")
 
 @dataclass
 class FlexibleState:
-    """The recent past the backbone attends to: latents (B, k, N, Dv) and the k-1 actions between them."""
+    """The recent past the backbone attends to: latents (B, k, N, Dv), the k-1 actions between them and
+    the backbone's cache of those k-1 timesteps (None when imagination re-runs the window)."""
 
     latents: torch.Tensor
     actions: torch.Tensor  # (B, k-1) int64 or (B, k-1, A) float
+    cache: KVCache | None = None
 
 
 class Projection(nn.Module):
@@ -72,10 +88,13 @@ class FlexibleWorldModel(WorldModelBase):
     config rebuilds the same architecture with no network; the weights come from the checkpoint.
     Plug-ins (``*.module``, ``manipulator``) are registered names; ``trust_remote_code`` also
     allows import paths (see ``wm.core.models.backbones.registry``).
+    ``kv_cache`` (True) says whether ``observe`` starts a cached imagination (see the module docstring);
+    a backbone whose forward takes no cache (a plug-in module) always re-runs the window.
     """
 
     def __init__(self, config: ModelConfig, spec: DataSpec, *, trust_remote_code: bool = False) -> None:
         super().__init__(config, spec)
+        self.kv_cache = True
         trust = {"trust_remote_code": trust_remote_code}
         self.encoder = VisionEncoderWrapper.from_config(config.vision, spec.channels, spec.height, **trust)
         self.backbone = LLMBackboneWrapper.from_config(config.backbone, **trust)
@@ -124,11 +143,14 @@ class FlexibleWorldModel(WorldModelBase):
 
     def _predict(self, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """latents (B, S, N, Dv) and the action after each (B, S[, A]) -> next latents (B, S, N, Dv)."""
-        n = latents.shape[2]
-        act = self.action_embed(actions if self.spec.discrete else actions.float()).unsqueeze(2)
-        tokens = torch.cat([self.projection.encode(latents), act], dim=2)  # (B, S, K, D)
-        hidden = self.backbone(tokens.flatten(1, 2), n + 1).unflatten(1, tokens.shape[1:3])
+        s, n = latents.shape[1:3]
+        hidden = self.backbone(self._tokens(latents, actions), n + 1).unflatten(1, (s, n + 1))
         return self.projection.predict(hidden[:, :, :n])
+
+    def _tokens(self, latents: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """latents (B, S, N, Dv) and the action after each (B, S[, A]) -> backbone tokens (B, S * K, D)."""
+        act = self.action_embed(actions if self.spec.discrete else actions.float()).unsqueeze(2)
+        return torch.cat([self.projection.encode(latents), act], dim=2).flatten(1, 2)
 
     # -- hooks -----------------------------------------------------------------------
     def _attach_hooks(self) -> LayerOutputCollector:
@@ -166,19 +188,45 @@ class FlexibleWorldModel(WorldModelBase):
     def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> FlexibleState:
         window = self.config.backbone.window
         start = max(0, frames.shape[1] - window)
-        return FlexibleState(self.encode(frames)[:, start:], actions[:, start:])
+        latents, actions = self.encode(frames)[:, start:], actions[:, start:]
+        cache = self._prime(latents[:, :-1], actions) if self.kv_cache and self.backbone.caches else None
+        return FlexibleState(latents, actions, cache)
 
     def imagine(self, state: FlexibleState, actions: torch.Tensor, decode: bool = True) -> Imagined:
-        latents, past = state.latents, state.actions
-        frames = []
+        """Cached when ``state.cache`` is set (see the module docstring); ``state`` itself is left as it was."""
+        window, frames = self.config.backbone.window, []
         for h in range(actions.shape[1]):
-            taken = torch.cat([past, actions[:, h : h + 1]], dim=1)
-            nxt = self._predict(latents, taken)[:, -1:]
+            action = actions[:, h : h + 1]
+            taken = torch.cat([state.actions, action], dim=1)
+            if state.cache is None:
+                nxt, cache = self._predict(state.latents, taken)[:, -1:], None
+            else:
+                nxt, cache = self._predict_cached(state, state.cache, action)
             if decode:
                 frames.append(self.decoder(nxt[:, 0]).clamp(0.0, 1.0))
-            latents = torch.cat([latents, F.layer_norm(nxt, nxt.shape[-1:])], dim=1)[:, -self.config.backbone.window :]
-            past = taken[:, taken.shape[1] - latents.shape[1] + 1 :]
-        return Imagined(FlexibleState(latents, past), torch.stack(frames, 1) if decode else None)
+            latents = torch.cat([state.latents, F.layer_norm(nxt, nxt.shape[-1:])], dim=1)[:, -window:]
+            state = FlexibleState(latents, taken[:, taken.shape[1] - latents.shape[1] + 1 :], cache)
+        return Imagined(state, torch.stack(frames, 1) if decode else None)
+
+    def _prime(self, latents: torch.Tensor, actions: torch.Tensor) -> KVCache:
+        """The backbone's cache of the timesteps latents (B, S, N, Dv) + actions (B, S[, A]), from position 0."""
+        if latents.shape[1] == 0:
+            return KVCache()
+        tokens = self._tokens(latents, actions)
+        return self.backbone.extend(tokens, latents.shape[2] + 1, KVCache(), self.config.backbone.window - 1)[1]
+
+    def _predict_cached(
+        self, state: FlexibleState, cache: KVCache, action: torch.Tensor
+    ) -> tuple[torch.Tensor, KVCache]:
+        """The latent (B, 1, N, Dv) after the state's last one and ``action`` (B, 1[, A]), running that
+        timestep alone over ``cache`` (the state's), and the cache with it (re-primed first if positions
+        would pass the backbone's limit)."""
+        n = state.latents.shape[2]
+        if not self.backbone.fits(cache.position + n + 1):
+            cache = self._prime(state.latents[:, :-1], state.actions)
+        tokens = self._tokens(state.latents[:, -1:], action)
+        hidden, cache = self.backbone.extend(tokens, n + 1, cache, self.config.backbone.window - 1)
+        return self.projection.predict(hidden[:, None, :n]), cache
 
     def decode(self, state: FlexibleState) -> torch.Tensor:
         return self.decoder(state.latents[:, -1]).clamp(0.0, 1.0)
