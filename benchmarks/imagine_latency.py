@@ -11,10 +11,18 @@ overhead) and the two halves of a step (``imagine(decode=False)`` and ``decode``
 is visible. Weights are freshly initialised: latency does not depend on what the model learned.
 The engine runs batch-1 steps on one thread whatever ``--threads`` says; the other rows use ``--threads``.
 
+Then the ``flexible`` preset's model (DINOv2-small and SmolLM2-135M shapes built from their configs,
+random weights, so it runs offline; 64 patch tokens + 1 action token per timestep, window 16): one
+imagined frame at batch 1 with ``--threads``, from a state whose window holds 1, 8 and 16 timesteps,
+with the key/value cache on and off (``FlexibleWorldModel.kv_cache``), the two timed in alternation,
+``--repeats`` times each, every repeat printed; then ``wm play``'s step on it (the engine, cache on).
+
     python benchmarks/imagine_latency.py                 # 2 threads, 3 blocks of 300 steps per row
     python benchmarks/imagine_latency.py --threads 1 --steps 1000
+    python benchmarks/imagine_latency.py --models flexible --repeats 5
 
-Targets on the 2-core dev machine: <= 2.5 ms per frame (size s) and <= 5 ms (atari).
+Targets on the 2-core dev machine: <= 2.5 ms per frame (size s) and <= 5 ms (atari); flexible: with
+the cache, the same cost at every fill and >= 10x below the uncached frame at a full window.
 """
 
 from __future__ import annotations
@@ -34,10 +42,29 @@ from wm.core.config.schema import ModelConfig
 from wm.core.data.spec import DataSpec
 from wm.core.imagine import ImaginationEngine
 from wm.core.models import build_model
+from wm.core.models.flexible import FlexibleWorldModel
 
 SPEC = DataSpec(channels=3, height=64, width=64, num_actions=18)
 ALE_SPEC = replace(SPEC, has_rewards=True, has_terminals=True)
 TARGETS_MS = {"s": 2.5, "atari": 5.0}
+# the architectures of facebook/dinov2-small and HuggingFaceTB/SmolLM2-135M, from their config.json
+DINOV2_SMALL = dict(
+    model_type="dinov2", hidden_size=384, num_hidden_layers=12, num_attention_heads=6, patch_size=14, image_size=518
+)
+SMOLLM2_135M = dict(
+    model_type="llama",
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+    vocab_size=49152,
+    max_position_embeddings=8192,
+    rope_theta=100000.0,
+    rms_norm_eps=1e-5,
+    tie_word_embeddings=True,
+)
+FILLS = (1, 8, 16)  # timesteps in the window when the frame is imagined (16 = full)
 
 
 def timings(call: Callable[[], object], steps: int, warmup: int) -> list[float]:
@@ -73,16 +100,82 @@ def measure(config: ModelConfig, spec: DataSpec, steps: int, warmup: int, blocks
     return results
 
 
+def flexible_config() -> ModelConfig:
+    """The ``flexible`` preset's model with its pretrained parts replaced by their architectures (random weights)."""
+    config = load_config(["flexible"], []).model
+    config.vision.name_or_path, config.vision.config = "", dict(DINOV2_SMALL)
+    config.backbone.name_or_path, config.backbone.config = "", dict(SMOLLM2_135M)
+    return config
+
+
+def measure_flexible(config: ModelConfig, repeats: int, play_steps: int) -> dict[tuple[int, str], list[float]]:
+    """Milliseconds per imagined frame at batch 1, {(timesteps in the window, "on"/"off"): repeats},
+    and {(window size, "play"): play_steps} for the engine's step once the window is full."""
+    torch.manual_seed(0)
+    model = build_model(config, SPEC).eval()
+    assert isinstance(model, FlexibleWorldModel)
+    gen = torch.Generator().manual_seed(0)
+    action = torch.tensor([[3]])
+    results: dict[tuple[int, str], list[float]] = {}
+    with torch.inference_mode():
+        for fill in FILLS:
+            frames = torch.randint(0, 256, (1, fill, 3, 64, 64), dtype=torch.uint8, generator=gen)
+            states = {}
+            for cache in ("on", "off"):
+                model.kv_cache = cache == "on"
+                states[cache] = model.observe(frames, torch.zeros(1, fill - 1, dtype=torch.long))
+                model.imagine(states[cache], action)  # warm-up
+                results[fill, cache] = []
+            for _ in range(repeats):  # on and off in alternation, so that a change in load hits both
+                for cache, state in states.items():
+                    results[fill, cache] += timings(lambda state=state: model.imagine(state, action), 1, 0)
+    model.kv_cache = True
+    window = config.backbone.window
+    engine = ImaginationEngine(model)
+    context = torch.randint(0, 256, (1, window, 3, 64, 64), dtype=torch.uint8, generator=gen)
+    engine.reset(context, torch.zeros(1, window - 1, dtype=torch.long))
+    results[window, "play"] = timings(lambda: engine.step(3), play_steps, 1)
+    return results
+
+
+def flexible_table(results: dict[tuple[int, str], list[float]], threads: int) -> Table:
+    title = f"flexible preset's model, one imagined frame (state update + decode), batch 1, {threads} threads"
+    table = Table(title=title)
+    for column in ("timesteps in window", "cache", "median ms", "repeats ms", "frames/s"):
+        table.add_column(column, justify="left" if column == "cache" else "right")
+    for (fill, cache), values in results.items():
+        median = statistics.median(values)
+        label = "on, wm play's step (engine, 1 thread)" if cache == "play" else cache
+        repeats = ", ".join(f"{value:.0f}" for value in values)
+        table.add_row(str(fill), label, f"{median:.0f}", repeats, f"{1000 / median:.2f}")
+    return table
+
+
+def flexible_summary(results: dict[tuple[int, str], list[float]]) -> str:
+    """The ratios the targets ask for, from this run's medians."""
+    med = {key: statistics.median(values) for key, values in results.items()}
+    full, first = FILLS[-1], FILLS[0]
+    return (
+        f"cache off / cache on at a full window ({full} timesteps): {med[full, 'off'] / med[full, 'on']:.1f}x; "
+        f"cache on, full / {first} timestep: {med[full, 'on'] / med[first, 'on']:.2f}x; "
+        f"cache off, full / {first} timestep: {med[full, 'off'] / med[first, 'off']:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (the dev machine has 2 cores)")
     parser.add_argument("--steps", type=int, default=300, help="timed steps per block and per row")
     parser.add_argument("--blocks", type=int, default=3, help="alternating blocks of exact and fast steps")
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--models", nargs="+", choices=("s", "atari", "flexible"), default=["s", "atari", "flexible"])
+    parser.add_argument("--repeats", type=int, default=3, help="flexible: frames per row, cache on and off in turn")
+    parser.add_argument("--play-steps", type=int, default=5, help="flexible: timed wm play steps")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     console = Console()
     models = {"s": (ModelConfig(size="s"), SPEC), "atari": (load_config(["atari"], []).model, ALE_SPEC)}
+    models = {name: model for name, model in models.items() if name in args.models}
     title = f"imagination latency, batch 1, 64x64x3, {args.threads} threads, {args.blocks} x {args.steps} steps"
     table = Table(title=title)
     for column in ("model", "part", "median ms", "p90 ms", "target ms", "frames/s"):
@@ -95,7 +188,12 @@ def main() -> None:
             target = f"{TARGETS_MS[name]:.1f}" if step else ""
             table.add_row(name, part, f"{median:.2f}", f"{p90:.2f}", target, f"{1000 / median:,.0f}" if step else "")
         table.add_section()
-    console.print(table)
+    if models:
+        console.print(table)
+    if "flexible" in args.models:
+        results = measure_flexible(flexible_config(), args.repeats, args.play_steps)
+        console.print(flexible_table(results, args.threads))
+        console.print(flexible_summary(results))
 
 
 if __name__ == "__main__":
