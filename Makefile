@@ -14,7 +14,7 @@ test: setup
 # for each key from the held-out (last) episode of the built-in data, beside the truth. The model
 # must exist first; another run or output: make readme-gif DEMO_RUN=runs/NAME README_GIF=path.gif
 DEMO_RUN ?= $(lastword $(sort $(wildcard runs/builtin-*)))
-BUILTIN_DATA ?= $(or $(WM_CACHE_DIR),$(HOME)/.cache/wm)/builtin-breakout-64.h5
+BUILTIN_DATA ?= $(or $(WM_CACHE_DIR),$(HOME)/.cache/wm)/builtin-breakout-64-balanced-10k.h5
 README_GIF ?= docs/each_action.gif
 
 readme-gif:
