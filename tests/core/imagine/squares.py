@@ -44,16 +44,20 @@ def square_episode(rng: np.random.Generator, length: int) -> tuple[np.ndarray, n
     return np.stack(frames), actions.astype(np.int64)
 
 
-def write_square_data(path: Path, episodes: int, length: int, seed: int = 0) -> Path:
-    """A real HDF5 dataset of the square world in the canonical (N, T, C, H, W) layout."""
-    rng = np.random.default_rng(seed)
-    pairs = [square_episode(rng, length) for _ in range(episodes)]
+def write_episodes(path: Path, pairs: list[tuple[np.ndarray, np.ndarray]], names: tuple[str, ...]) -> Path:
+    """A real HDF5 dataset in the canonical (N, T, C, H, W) layout from equal-length (frames, actions) pairs."""
     with h5py.File(path, "w") as f:
         f["frames"] = np.stack([p[0] for p in pairs])
         f["actions"] = np.stack([p[1] for p in pairs])
-        f.attrs["action_names"] = list(NAMES)
+        f.attrs["action_names"] = list(names)
         f.attrs["fps"] = 15.0
     return path
+
+
+def write_square_data(path: Path, episodes: int, length: int, seed: int = 0) -> Path:
+    """A real HDF5 dataset of the square world."""
+    rng = np.random.default_rng(seed)
+    return write_episodes(path, [square_episode(rng, length) for _ in range(episodes)], NAMES)
 
 
 class ShiftModel(WorldModelBase):

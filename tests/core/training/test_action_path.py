@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.core.imagine.squares import write_episodes
 from wm.core.config import load_config
 from wm.core.imagine.engine import ImaginationEngine
 from wm.core.imagine.evaluate import evaluate
@@ -45,12 +46,7 @@ def sprite_episode(rng: np.random.Generator, length: int) -> tuple[np.ndarray, n
 
 def write_sprites(path: Path, episodes: int, length: int, seed: int) -> Path:
     rng = np.random.default_rng(seed)
-    pairs = [sprite_episode(rng, length) for _ in range(episodes)]
-    with h5py.File(path, "w") as f:
-        f["frames"] = np.stack([p[0] for p in pairs])
-        f["actions"] = np.stack([p[1] for p in pairs])
-        f.attrs["action_names"] = list(NAMES)
-    return path
+    return write_episodes(path, [sprite_episode(rng, length) for _ in range(episodes)], NAMES)
 
 
 def centroid(frame: torch.Tensor) -> torch.Tensor:
