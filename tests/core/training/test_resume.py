@@ -64,6 +64,7 @@ def test_resume_extends_a_finished_run_and_refuses_model_changes(pong: Path, tmp
     with pytest.raises(WMError, match="unknown config key 'train.epoch'"):
         resume_run(run, ["train.epoch=3"])
     resume_run(run, ["model.deter=32"])  # the value it already has: nothing changes, accepted
+    assert resume_run(run, ["data.path=1e3"])[0].data.path == "1e3"  # a text field keeps the text as written
 
     with (run / "metrics.jsonl").open("a") as handle:  # as if the process died after logging step 4
         handle.write('{"step": 4, "loss": -1.0}\n')

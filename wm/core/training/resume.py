@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wm.core.checkpoint import Checkpoint, load_checkpoint
 from wm.core.config import Config, config_from_dict
-from wm.core.config.loader import deep_merge, parse_override
+from wm.core.config.loader import deep_merge, override_texts, parse_override
 from wm.core.errors import WMError
 from wm.core.hub.format import is_hub_folder, read_folder
 from wm.core.training.run_folder import RunFolder
@@ -53,7 +53,7 @@ def resume_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Conf
     merged = dict(saved)
     for _, update in updates:
         merged = deep_merge(merged, update)
-    config = config_from_dict(merged)  # unknown keys and bad values are named first
+    config = config_from_dict(merged, override_texts(overrides))  # unknown keys and bad values are named first
     flat_saved = _flatten(saved)
     for text, update in updates:
         for key, value in _flatten(update).items():
