@@ -97,3 +97,17 @@ def test_nan_loss_stops_naming_step_and_keeps_last_good_checkpoint(pong: Path, t
 def _resume(run: Path, *overrides: str) -> Trainer:
     config, checkpoint = resume_run(run, overrides)
     return Trainer(config, resume=checkpoint)
+
+
+def test_resume_finishes_a_run_killed_between_its_last_epoch_checkpoint_and_final(pong: Path, tmp_path: Path) -> None:
+    Trainer(tiny_config(pong, tmp_path, "run", *FAST, "train.epochs=1")).fit()
+    checkpoints = tmp_path / "run" / "checkpoints"
+    (checkpoints / "final.pt").unlink()  # as if killed right after epoch_1.pt was linked
+    (checkpoints / "last.pt").unlink()
+    (checkpoints / "last.pt").symlink_to("epoch_1.pt")
+
+    result = _resume(tmp_path / "run").fit()
+    assert result.step == 3 and not result.interrupted
+    assert result.checkpoint == checkpoints / "final.pt" and (checkpoints / "last.pt").resolve() == result.checkpoint
+    with pytest.raises(WMError, match="already finished its 3 steps"):  # now it is finished
+        _resume(tmp_path / "run").fit()

@@ -106,8 +106,12 @@ class Trainer:
         return max(1, -(-self.step // self.steps_per_epoch))
 
     def fit(self) -> TrainResult:
-        """Train to ``train.epochs``; returns early (interrupted) on Ctrl-C after saving a checkpoint."""
-        if self.resumed and self.step >= self.total_steps:
+        """Train to ``train.epochs``; returns early (interrupted) on Ctrl-C after saving a checkpoint.
+
+        A resumed run whose steps are all done but whose final checkpoint is missing (killed after
+        its last epoch checkpoint) only finishes: final checkpoint, sample and evaluation.
+        """
+        if self.resumed and self.step >= self.total_steps and self.folder.final_checkpoint().is_file():
             raise WMError(
                 f"train.epochs={self.config.train.epochs}: the run already finished its {self.step} steps "
                 f"(epoch {self.epoch}); resume with a larger train.epochs to extend it"
