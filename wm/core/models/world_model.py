@@ -169,16 +169,13 @@ class WorldModel(WorldModelBase):
             reference = reference[:, None].expand(B, H, *reference.shape[1:]).flatten(0, 1)
         return self._pixels(seq.features().flatten(0, 1), reference).unflatten(0, (B, H))
 
-    def _centred(self, feat: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
-        """Features (N, feat_dim) -> centred frames (N, C, H, W) float32, blended with ``reference`` when given."""
-        generated = self.decoder(feat).float()
-        if reference is None or not self.config.blend_reference:
-            return generated
-        return self.blend(generated, reference)
-
     def _pixels(self, feat: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-        """Features (N, feat_dim) -> frames (N, C, H, W) float in [0, 1]."""
-        return (self._centred(feat, reference) + 0.5).clamp(0, 1)
+        """Features (N, feat_dim) -> frames (N, C, H, W) float in [0, 1], blended with the centred
+        ``reference`` (N, C, H, W) when given and the model blends."""
+        frames = self.decoder(feat).float()
+        if reference is not None and self.config.blend_reference:
+            frames = self.blend(frames, reference)
+        return (frames + 0.5).clamp(0, 1)
 
     def _predict(self, seq: Sequence) -> dict[str, torch.Tensor]:
         feat = seq.features() if self._heads else None
