@@ -146,3 +146,28 @@ def test_eval_on_too_short_data_is_a_user_error(files: tuple[Path, Path], tmp_pa
     result = runner.invoke(app, ["eval", str(checkpoint), "--data", str(data), "--horizons", "1,50", "--json", str(tmp_path / "e.json")])
     assert result.exit_code == 1 and "no episode has the 54 frames" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_device_flag_of_rollout_eval_and_play(files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    import torch
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    data, checkpoint = files
+    auto = "cuda:0" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    for device, shown in (("cpu", "cpu"), ("auto", auto)):
+        assert f"(WorldModel) on {shown}" in wm("rollout", checkpoint, "--steps", 2, "-o", tmp_path / "r.gif", "--device", device)
+        out = wm("eval", checkpoint, "--data", data, "--horizons", "1", "--episodes", 2, "--spread-steps", 0, "--device", device)
+        assert f"open loop, on {shown}" in out
+    if torch.cuda.is_available():
+        return
+    commands = [["rollout", checkpoint, "--steps", 2, "-o", tmp_path / "cuda.gif"], ["eval", checkpoint, "--data", data]]
+    if importlib.util.find_spec("pygame") is not None:
+        commands.append(["play", checkpoint, "--steps", 1, "--fps", 0])
+    for command in commands:
+        result = runner.invoke(app, [*map(str, command), "--device", "cuda"])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("error: --device=cuda: CUDA is not available on this machine (")
+        assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "cuda.gif").exists()

@@ -14,6 +14,9 @@ PRESET_OPTION = typer.Option(
 )
 PRINT_CONFIG_OPTION = typer.Option(False, "--print-config", help="Print the resolved config as YAML and exit.")
 OVERRIDES_ARGUMENT = typer.Argument(None, help="key=value overrides, e.g. data.path=pong.h5 train.lr=3e-4")
+DEVICE_OPTION = typer.Option(
+    None, "--device", help="auto (CUDA, then MPS, then the CPU) | cpu | cuda | mps.", show_default="auto"
+)
 TRUST_OPTION = typer.Option(
     False, "--trust-remote-code",
     help="Let the config name plug-in classes by import path (pkg.mod:Class), which runs that code: only for models you trust.",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from wm.cli.common import TRUST_OPTION, console, notice
+from wm.cli.common import DEVICE_OPTION, TRUST_OPTION, console, notice
 
 MODEL_ARGUMENT = typer.Argument(
     ..., help="Checkpoint file, run folder (its newest checkpoint), pulled Hub folder or Hub id user/name (@revision "
@@ -25,6 +25,7 @@ def rollout(
     hub: bool = HUB_OPTION,
     revision: str | None = REVISION_OPTION,
     trust_remote_code: bool = TRUST_OPTION,
+    device: str | None = DEVICE_OPTION,
     steps: int = typer.Option(50, "--steps", "-n", help="Imagined frames to write."),
     output: Path = typer.Option(..., "--output", "-o", help="Output video: .gif or .mp4."),
     fps: float = typer.Option(15.0, "--fps", help="Frames per second of the video."),
@@ -47,18 +48,20 @@ def rollout(
     """Imagine STEPS frames from a context and write them as a GIF or MP4."""
     from rich.table import Table
 
+    from wm.core.devices import resolve_device
     from wm.core.imagine.rollout import RolloutOptions, run_rollout
     from wm.core.loading import load_model
 
     options = RolloutOptions(
         output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed, each_action
     )
+    where = resolve_device(device or "auto", setting="--device")
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
-    result = run_rollout(world_model, checkpoint, options)
+    result = run_rollout(world_model, checkpoint, options, device=where)
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column(overflow="fold")  # long paths wrap instead of being cut
-    table.add_row("model", f"{model} ({type(world_model).__name__})")
+    table.add_row("model", f"{model} ({type(world_model).__name__}) on {where}")
     table.add_row("context", result.source)
     table.add_row("steps", f"{result.steps} x {result.batch} future(s)")
     table.add_row("imagination", f"{result.frames_per_second:,.0f} frames/s ({result.seconds * 1000:.0f} ms)")
@@ -71,6 +74,7 @@ def play(
     hub: bool = HUB_OPTION,
     revision: str | None = REVISION_OPTION,
     trust_remote_code: bool = TRUST_OPTION,
+    device: str | None = DEVICE_OPTION,
     scale: int = typer.Option(4, "--scale", help="Window upscaling factor (nearest neighbour)."),
     fps: float = typer.Option(15.0, "--fps", help="Target frame rate (0 = as fast as possible)."),
     record: Path | None = typer.Option(None, "--record", help="Save what was shown to this .mp4 or .gif."),
@@ -87,6 +91,7 @@ def play(
     start: int | None = typer.Option(None, "--start", help="First context frame within the episode of --data (default 0)."),
 ) -> None:
     """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""
+    from wm.core.devices import resolve_device
     from wm.core.errors import WMError
     from wm.core.imagine.context import checkpoint_clips, dataset_context, default_context_length
     from wm.core.imagine.engine import ImaginationEngine
@@ -101,8 +106,9 @@ def play(
         from wm.core.imagine.play import play as run_play
     except ImportError as err:
         raise WMError(f"wm play needs pygame ({err}); install it with: pip install 'wm-world-models[play]'") from None
+    where = resolve_device(device or "auto", setting="--device")
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
-    engine = ImaginationEngine(world_model, fast_decode=not exact)
+    engine = ImaginationEngine(world_model, where, fast_decode=not exact)
     if data is None:
         clips = checkpoint_clips(checkpoint)
     else:
@@ -113,7 +119,7 @@ def play(
     stats = run_play(engine, clips, scale=scale, fps=fps, record=record, seed=seed, steps=steps)
     recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
     decoding = "fast" if engine.fast_decode else "exact"
-    console().print(f"played {stats.steps} imagined frames ({stats.resets} resets, {decoding} decoding){recorded}")
+    console().print(f"played {stats.steps} imagined frames on {where} ({stats.resets} resets, {decoding} decoding){recorded}")
 
 
 def evaluate(
@@ -121,6 +127,7 @@ def evaluate(
     hub: bool = HUB_OPTION,
     revision: str | None = REVISION_OPTION,
     trust_remote_code: bool = TRUST_OPTION,
+    device: str | None = DEVICE_OPTION,
     data: Path = typer.Option(..., "--data", help="Dataset to predict (ideally episodes held out from training)."),
     context: int | None = typer.Option(None, "--context", help="Context frames observed (default: the model's data.context_len)."),
     horizons: str = typer.Option("1,5,15,50", "--horizons", help="Comma-separated imagined steps to score."),
@@ -135,6 +142,7 @@ def evaluate(
 ) -> None:
     """Open-loop prediction quality against two baselines, on the full frame and the moving pixels, with 95% intervals;
     and whether the model reacts to its actions."""
+    from wm.core.devices import resolve_device
     from wm.core.errors import WMError
     from wm.core.imagine.context import default_context_length
     from wm.core.imagine.evaluate import evaluate as run_evaluate
@@ -148,14 +156,17 @@ def evaluate(
     for path, suffix in ((json_path, ".json"), (plot, ".png")):
         if path is not None and (path.suffix.lower() != suffix or not path.parent.is_dir()):
             raise WMError(f"{path}: expected a {suffix} file in an existing folder")  # before any work
+    where = resolve_device(device or "auto", setting="--device")
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     context = context or default_context_length(checkpoint)
     report = run_evaluate(
         world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed,
-        spread_steps=spread_steps, spread_actions=spread_actions,
+        spread_steps=spread_steps, spread_actions=spread_actions, device=where,
     )  # fmt: skip
     report.model = model
-    console().print(f"[bold]{model}[/] on {data}: context {report.context}, {len(report.windows)} windows, open loop")
+    console().print(
+        f"[bold]{model}[/] on {data}: context {report.context}, {len(report.windows)} windows, open loop, on {where}"
+    )
     held = f"spread actions: {report.spread_note} ({', '.join(report.spread_actions)})" if report.spread_actions else ""
     show_evaluation(report.flat(), held)
     if json_path is not None:

@@ -17,7 +17,7 @@ from tests.core.training.ddp_worker import run_rank, zero_gumbel
 from wm.core.config import load_config
 from wm.core.errors import WMError
 from wm.core.training import Trainer, resume_run
-from wm.core.training.distributed import COLLECTIVE_TIMEOUT, is_peer_failure, resolve_device, setup
+from wm.core.training.distributed import COLLECTIVE_TIMEOUT, is_peer_failure, setup
 from wm.core.training.metrics import read_metrics
 
 ONE_STEP = ("train.epochs=1", "train.steps_per_epoch=1", "train.grad_clip=0", "train.eval_at_end=false",
@@ -134,12 +134,6 @@ def test_peer_failures_are_told_from_a_rank_s_own_errors() -> None:
     assert not is_peer_failure(RuntimeError("CUDA out of memory")) and not is_peer_failure(WMError(lost))
 
 
-def test_device_choice() -> None:
-    assert resolve_device("cpu") == torch.device("cpu")
-    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    assert resolve_device("auto").type == expected
-    if not torch.cuda.is_available():
-        with pytest.raises(WMError, match="train.device=cuda but no CUDA device is available"):
-            resolve_device("cuda")
+def test_one_process_is_one_rank() -> None:  # the device choice: tests/core/test_devices.py
     context = setup("cpu")  # not launched by torchrun: one process, no process group
     assert (context.rank, context.world_size, context.is_main, context.distributed) == (0, 1, True, False)

@@ -59,14 +59,17 @@ class RolloutResult:
         return self.steps * self.batch / max(self.seconds, 1e-9)
 
 
-def run_rollout(model: WorldModelBase, checkpoint: Checkpoint, options: RolloutOptions) -> RolloutResult:
-    """Imagine from the asked-for context with the asked-for actions (or each action) and write the video."""
+def run_rollout(
+    model: WorldModelBase, checkpoint: Checkpoint, options: RolloutOptions, device: str | torch.device = "cpu"
+) -> RolloutResult:
+    """Imagine on ``device`` from the asked-for context with the asked-for actions (or each action) and
+    write the video."""
     options = _checked(options)
     spec = model.spec
     if options.each_action:
         held_actions(spec, options.steps)  # a continuous or too large action space fails before any reading
     context = _context(checkpoint, spec, options)
-    engine = ImaginationEngine(model)
+    engine = ImaginationEngine(model, device)
     with torch.random.fork_rng(devices=[]):
         if options.each_action:
             video, batch, seconds = each_action_video(engine, context, options.steps, options.scale, options.seed)

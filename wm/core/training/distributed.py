@@ -19,6 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from wm.core.devices import resolve_device
 from wm.core.errors import WMError
 
 # Longest wait in one collective: rank 0 writing a large checkpoint or evaluating while the others
@@ -62,24 +63,6 @@ class DistContext:
     def close(self) -> None:
         if self.owns_group and dist.is_initialized():
             dist.destroy_process_group()
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``train.device`` -> a torch device; ``auto`` prefers CUDA, then MPS, then CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            name = "cuda"
-        elif torch.backends.mps.is_available():
-            name = "mps"
-        else:
-            name = "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise WMError("train.device=cuda but no CUDA device is available; use train.device=auto or cpu")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise WMError("train.device=mps but MPS is not available on this machine; use train.device=auto or cpu")
-    return torch.device(name)
 
 
 def launched_by_torchrun() -> bool:
