@@ -116,3 +116,20 @@ def test_the_end_of_training_table_is_wm_evals(data: Path, tmp_path: Path) -> No
                  "64 held-out windows from 1 episode(s);", "windows share episodes", "each action held 2 steps"):
         assert part in result.output
     assert "[" in next(line for line in result.output.splitlines() if "copy_last" in line)  # intervals in the rows
+
+
+def test_device_flag_and_the_precision_line(data: Path, tmp_path: Path) -> None:
+    import torch
+
+    args = [*TINY, f"data.path={data}", f"run.dir={tmp_path}", "run.name=dev", "train.precision=fp32"]
+    result = runner.invoke(app, ["train", *args, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "trainable) on cpu;" in result.output and "precision fp32 (train.precision=fp32)" in _lines(result.output)
+    noted = (tmp_path / "dev" / "config.yaml").read_text().splitlines()[0]
+    assert noted == "# ran on cpu (train.device=cpu), precision fp32 (train.precision=fp32)"
+    if torch.cuda.is_available():
+        return
+    for command in (["train", *args], ["finetune", f"finetune.pretrained_path={tmp_path / 'dev'}", *args]):
+        refused = runner.invoke(app, [*command, "--device", "cuda"])
+        assert refused.exit_code == 1 and len(_lines(refused.output)) == 1, refused.output
+        assert "--device=cuda: CUDA is not available on this machine" in refused.output

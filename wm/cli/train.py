@@ -14,11 +14,13 @@ import typer
 from rich.markup import escape
 
 from wm.cli.common import (
-    OVERRIDES_ARGUMENT, PRESET_OPTION, PRINT_CONFIG_OPTION, TRUST_OPTION, console, notice, print_config, resolve_config,
+    DEVICE_OPTION, OVERRIDES_ARGUMENT, PRESET_OPTION, PRINT_CONFIG_OPTION, TRUST_OPTION, console, notice, print_config,
+    resolve_config,
 )  # fmt: skip
 
 EXIT_INTERRUPTED = 130  # the shell's code for a run stopped by Ctrl-C
 EXIT_PEER_FAILED = 1  # under torchrun: another rank failed, that rank shows why
+EXIT_PUSH_FAILED = 1  # the run is complete on disk, its train.push_to_hub failed
 
 
 def train(
@@ -29,6 +31,7 @@ def train(
         None, "--resume", help="Continue the run in this folder (runs/NAME) exactly where it stopped."
     ),
     trust_remote_code: bool = TRUST_OPTION,
+    device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Train a world model. With no data.path, trains on the small built-in ALE dataset.
 
@@ -38,6 +41,7 @@ def train(
     """
     from wm.core.errors import WMError
 
+    overrides = with_device(overrides, device)
     checkpoint = None
     if resume is not None:
         if presets:
@@ -61,6 +65,7 @@ def finetune(
     overrides: Optional[list[str]] = OVERRIDES_ARGUMENT,
     print_only: bool = PRINT_CONFIG_OPTION,
     trust_remote_code: bool = TRUST_OPTION,
+    device: Optional[str] = DEVICE_OPTION,
 ) -> None:
     """Finetune a trained model on new data: the `finetune` preset first, then yours.
 
@@ -71,6 +76,7 @@ def finetune(
     from wm.core.loading import check_checkpoint, resolve_checkpoint
     from wm.core.training import pretrained_overrides
 
+    overrides = with_device(overrides, device)
     source = resolve_config(presets, overrides, first=("finetune",)).finetune.pretrained_path
     if not source:
         raise WMError(
@@ -84,6 +90,16 @@ def finetune(
         print_config(config)
         return
     _run(config, pretrained=pretrained, source=source, trust_remote_code=trust_remote_code)
+
+
+def with_device(overrides: list[str] | None, device: str | None) -> list[str]:
+    """The overrides with ``--device`` as ``train.device`` (the flag wins over a key=value)."""
+    if device is None:
+        return list(overrides or [])
+    from wm.core.devices import resolve_device
+
+    resolve_device(device, setting="--device")  # a device this machine lacks is named as the flag
+    return [*(overrides or []), f"train.device={device}"]
 
 
 def _run(config: Any, **kwargs: Any) -> None:
@@ -128,6 +144,14 @@ def _run(config: Any, **kwargs: Any) -> None:
     out.print(f"[green]done[/]: {result.step} steps, final checkpoint [bold]{result.checkpoint}[/]", soft_wrap=True)
     if result.evaluation:
         _print_evaluation(result.evaluation)
+    repo_id = config.train.push_to_hub
+    if result.pushed:
+        out.print(f"pushed to [bold]{repo_id}[/]: {result.pushed}", soft_wrap=True)
+    elif result.push_error:
+        out.print(f"[red]push to {repo_id} failed[/]: {escape(result.push_error)}", soft_wrap=True)
+        out.print(f"the run is complete in {result.run_dir}; push it with: [bold]wm hub push {result.run_dir} {repo_id}[/]",
+                  soft_wrap=True)  # fmt: skip
+        raise typer.Exit(EXIT_PUSH_FAILED)
 
 
 class ProgressView:
@@ -148,9 +172,11 @@ class ProgressView:
             transient=False,
         )
         self.task: Any = None
+        self.push_to = ""  # train.push_to_hub
 
     def open(self, trainer: Any) -> None:
         config, context = trainer.config, trainer.context
+        self.push_to = config.train.push_to_hub or ""
         model = config.model.kind if config.model.kind != "rssm" else f"rssm/{config.model.size}"
         total = sum(p.numel() for p in trainer.model.parameters())
         trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
@@ -162,6 +188,7 @@ class ProgressView:
             f"{trainer.total_steps} steps = {config.train.epochs} epoch(s) x {trainer.steps_per_epoch}",
             soft_wrap=True,
         )
+        out.print(f"precision {escape(str(trainer.precision))}", soft_wrap=True)
         self.progress.start()
 
     def close(self) -> None:
@@ -174,6 +201,9 @@ class ProgressView:
             )
         if event.kind in ("checkpoint", "sample"):
             self.progress.console.print(f"[dim]{event.kind}[/] {event.path}", soft_wrap=True)
+        if event.kind == "push":
+            self.progress.console.print(f"pushing {event.path} to {self.push_to} ...", soft_wrap=True)
+            return
         if event.kind == "budget":
             self.progress.console.print(
                 f"train.max_minutes reached after {event.metrics['minutes']:.1f} minutes of training, "

@@ -31,6 +31,7 @@ def tiny_overrides(data: Path, run_dir: Path, name: str, *extra: str) -> list[st
         "train.lr=1e-3",
         "train.sample_steps=2",
         "train.device=cpu",
+        "train.precision=fp32",  # the figures these tests compare are fp32's, whatever the CPU
         *extra,
     ]
 

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from wm.core.errors import WMError
-from wm.core.training.metrics import MetricsLog, read_metrics
+from wm.core.training.loggers.jsonl import JsonlLogger
+from wm.core.training.metrics import read_metrics
 
 
 def test_a_torn_last_line_is_ignored_and_truncated_away(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "loss": 2.5}\n{"step": 2, "loss": 2.0}\n{"step": 3, "loss": 1.')
     assert read_metrics(path) == [{"step": 1, "loss": 2.5}, {"step": 2, "loss": 2.0}]
-    log = MetricsLog(path)
+    log = JsonlLogger(path)
     log.truncate_after(1)
     log.write({"step": 2, "loss": 1.5})
     assert path.read_text() == '{"step": 1, "loss": 2.5}\n{"step": 2, "loss": 1.5}\n'

@@ -121,13 +121,15 @@ class TrainConfig:
     warmup_steps: int = 200
     weight_decay: float = 0.0
     grad_clip: float = 1000.0
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast where it is native (wm.core.training.precision)
     compile: bool = False
-    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA, then MPS, then the CPU
     log_every: int = 10
+    loggers: list[Literal["jsonl", "tensorboard", "wandb"]] = field(default_factory=lambda: ["jsonl"])
     save_every: int = 1  # epochs between epoch_{N}.pt checkpoints
     sample_steps: int = 16  # imagined frames in each sample GIF
     eval_at_end: bool = True
+    push_to_hub: str | None = None  # user/name: push the final model there when training ends
 
 
 @dataclass

@@ -76,7 +76,7 @@ def model_card(
         _sample(checkpoint) if SAMPLE in files else "",
         _usage(repo_id, name),
         "## Data\n\n" + _table(["", ""], _data_rows(data)),
-        _evaluation(evaluation) if evaluation else "",
+        evaluation_markdown(evaluation) if evaluation else "",
         _training(checkpoint),
         "## Files\n\n" + "\n".join(f"- `{f}`: {FILE_NOTES[f]}" for f in files if f in FILE_NOTES),
     ]
@@ -167,7 +167,7 @@ def find_evaluation(path: Path, checkpoint: Checkpoint, eval_file: Path | None) 
     return found
 
 
-def _evaluation(evaluation: dict[str, Any]) -> str:
+def evaluation_markdown(evaluation: dict[str, Any]) -> str:
     """A ``wm eval --json`` document or the trainer's flat ``{"method/metric@horizon": value}``, as
     the tables `wm eval` prints (``wm.core.imagine.eval_table``)."""
     from wm.core.imagine.eval_table import eval_tables, notes, verdict

@@ -93,10 +93,21 @@ FEW_CHANNELS = 8  # oneDNN fills fewer output channels than this slowly (3 at 64
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes bfloat16 products natively (CUDA; a CPU with avx512_bf16 or AMX),
     rather than emulating them more slowly than float32."""
+    return bool(bf16_support(device))
+
+
+def bf16_support(device: torch.device) -> str:
+    """What makes bfloat16 native on ``device`` ("avx512_bf16", "AMX", "CUDA compute capability 8.0"),
+    or "" where it is emulated (older GPUs and CPUs, MPS)."""
+    if device.type == "cuda":
+        if not torch.cuda.is_bf16_supported(including_emulation=False):
+            return ""
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"CUDA compute capability {major}.{minor}"
     if device.type != "cpu":
-        return device.type == "cuda"
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+        return ""
+    checks = {"avx512_bf16": "_is_avx512_bf16_supported", "AMX": "_is_amx_tile_supported"}
+    return next((name for name, check in checks.items() if getattr(torch.cpu, check, lambda: False)()), "")
 
 
 class ConvTranspose2d(nn.ConvTranspose2d):

@@ -2,6 +2,7 @@
 
 The trainer never prints: it calls ``callback(event)`` on rank 0 and carries on. A callback that
 raises KeyboardInterrupt asks the trainer to stop, like Ctrl-C: it saves a checkpoint and returns.
+"push" comes after "end", as the final checkpoint (``path``) starts its way to ``train.push_to_hub``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-EventKind = Literal["start", "step", "log", "checkpoint", "sample", "budget", "eval", "interrupted", "end"]
+EventKind = Literal["start", "step", "log", "checkpoint", "sample", "budget", "eval", "interrupted", "end", "push"]
 
 
 @dataclass
@@ -42,3 +43,5 @@ class TrainResult:
     interrupted: bool = False
     metrics: dict[str, float] = field(default_factory=dict)  # the last logged training means
     evaluation: dict[str, float] = field(default_factory=dict)
+    pushed: str = ""  # with train.push_to_hub: the Hub commit URL of the push at the end
+    push_error: str = ""  # or why that push failed (one line; the run itself is complete)

@@ -1,4 +1,4 @@
-"""Training metrics: a window of per-step loss parts, averaged into metrics.jsonl and TensorBoard.
+"""Training metrics: a window of per-step loss parts, averaged for the run's loggers, and metrics.jsonl read back.
 
 Loss parts stay on the device between log points, so a step does not wait on the GPU; the
 window is checked for NaN/inf (naming the first bad step) before anything is logged or saved.
@@ -7,17 +7,12 @@ window is checked for NaN/inf (naming the first bad step) before anything is log
 from __future__ import annotations
 
 import json
-import logging
-import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from wm.core.errors import WMError
-from wm.core.files import write_text_atomic
-
-log = logging.getLogger(__name__)
 
 
 class LossWindow:
@@ -68,45 +63,6 @@ class LossWindow:
         self.parts = [
             {k: torch.tensor(v, dtype=torch.float32, device=device) for k, v in p.items()} for p in state["parts"]
         ]
-
-
-class MetricsLog:
-    """Append-only ``metrics.jsonl`` plus TensorBoard events when tensorboard is importable."""
-
-    def __init__(self, path: Path, tensorboard_dir: Path | None = None) -> None:
-        self.path = path
-        self.writer = _summary_writer(tensorboard_dir) if tensorboard_dir is not None else None
-
-    def truncate_after(self, step: int) -> None:
-        """Drop lines logged after ``step`` (a crash after the last checkpoint), so resume does not repeat
-        them, and a last line that a kill tore in half."""
-        if not self.path.is_file():
-            return
-        kept = [record for record in read_metrics(self.path) if record["step"] <= step]
-        write_text_atomic(self.path, "".join(json.dumps(record) + "\n" for record in kept))
-
-    def write(self, record: dict[str, Any], prefix: str = "train") -> None:
-        """Append one record (must hold ``step``); numeric fields also go to TensorBoard as ``prefix/key``."""
-        with self.path.open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
-        if self.writer is not None:
-            for key, value in record.items():
-                if key != "step" and isinstance(value, (int, float)) and math.isfinite(value):
-                    self.writer.add_scalar(f"{prefix}/{key}" if prefix else key, value, record["step"])
-            self.writer.flush()
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def _summary_writer(folder: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        log.info("tensorboard is not installed; metrics go to metrics.jsonl only")
-        return None
-    return SummaryWriter(log_dir=str(folder))
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

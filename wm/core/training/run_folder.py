@@ -1,4 +1,4 @@
-"""The run folder: runs/NAME/{config.yaml, metrics.jsonl, samples/, checkpoints/}.
+"""The run folder: runs/NAME/{config.yaml, metrics.jsonl, samples/, checkpoints/} (tensorboard/, wandb/ with those loggers).
 
 ``checkpoints/last.pt`` is a relative symlink to the newest checkpoint, replaced atomically
 (a new link under a temporary name, then renamed: ``wm.core.files.atomic_path``) so it never dangles mid-update.
@@ -47,9 +47,10 @@ class RunFolder:
         name = config.run.name or default_run_name(config.data.path)
         return cls(Path(config.run.dir) / name)
 
-    def create(self, config: Config, *, resume: bool = False) -> None:
-        """Make the folders and write config.yaml, dropping what killed writes left; a fresh run
-        refuses a folder that has complete checkpoints."""
+    def create(self, config: Config, *, resume: bool = False, note: str = "") -> None:
+        """Make the folders and write config.yaml (``note`` as a comment line above it, e.g. what
+        ``auto`` settings chose here), dropping what killed writes left; a fresh run refuses a folder
+        that has complete checkpoints."""
         if not resume and self.checkpoint_files():
             raise WMError(
                 f"run folder {self.path} already holds checkpoints; continue it with "
@@ -58,7 +59,8 @@ class RunFolder:
         for folder in (self.path, self.samples, self.checkpoints):
             remove_leftovers(folder)
         self.path.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.config_file, config_to_yaml(config))  # first: a folder with files has its config
+        comment = "".join(f"# {line}\n" for line in note.splitlines())
+        write_text_atomic(self.config_file, comment + config_to_yaml(config))  # first: a folder with files has its config
         self.samples.mkdir(exist_ok=True)
         self.checkpoints.mkdir(exist_ok=True)
 

@@ -1,4 +1,4 @@
-"""One optimisation step: loss (optionally bf16 autocast, optionally compiled), backward, clip, update.
+"""One optimisation step: loss (bf16 autocast per ``train.precision``, optionally compiled), backward, clip, update.
 
 The model's ``loss(batch)`` is routed through ``LossModule.forward`` so that DistributedDataParallel
 (which hooks ``forward``) averages the gradients across ranks during backward.
@@ -12,6 +12,7 @@ from torch import nn
 from wm.core.config.schema import TrainConfig
 from wm.core.models.base import WorldModelBase
 from wm.core.training.optim import clip_gradients
+from wm.core.training.precision import resolve_precision
 
 
 class LossModule(nn.Module):
@@ -55,12 +56,12 @@ class TrainStep:
         self.scheduler = scheduler
         self.grad_clip = config.grad_clip
         self.device = device
-        self.autocast = config.precision == "bf16"
+        self.precision = resolve_precision(config.precision, device)
         self.forward = compiled(module, device) if config.compile else module
 
     def __call__(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision.autocast):
             loss, parts = self.forward(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,4 +1,4 @@
-"""The training loop: steps, logging, checkpoints, samples, evaluation, Ctrl-C and exact resume.
+"""The training loop: steps, logging, checkpoints, samples, evaluation, Ctrl-C, exact resume, the push to the Hub.
 
 One ``Trainer`` serves a plain process and every rank of a torchrun job alike: ranks differ
 only in the windows they sample and in that rank 0 alone reports and writes. Resuming restores
@@ -9,6 +9,7 @@ stream is a pure function of (seed, step), so a resumed CPU run repeats an unint
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from wm.core.training.distributed import DistContext, setup, wrap_ddp
 from wm.core.training.events import Callback, TrainEvent, TrainResult
 from wm.core.training.finetune import freeze, load_pretrained
 from wm.core.training.interrupt import StopRequest
-from wm.core.training.metrics import LossWindow, MetricsLog
+from wm.core.training.loggers import RunLoggers, open_loggers
+from wm.core.training.metrics import LossWindow
 from wm.core.training.optim import build_optimizer, build_scheduler, trainable_parameters
 from wm.core.training.outputs import evaluate_holdout, write_sample
+from wm.core.training.push import check_push_target, push_final
 from wm.core.training.rng import preserved_rng, rank_seed, seed_everything
 from wm.core.training.run_folder import RunFolder
 from wm.core.training.state import capture_state, restore_state, same_data
@@ -38,6 +41,7 @@ class Trainer:
     ``resume``: a checkpoint with training state to continue from (see ``resume_run``).
     ``pretrained``: a checkpoint whose weights start the model (finetuning), ``source`` names it.
     ``trust_remote_code``: the config's plug-in keys may be import paths (see wm.core.models.backbones.registry).
+    ``precision`` (after construction): the precision it trains in and why (``train.precision``).
     """
 
     def __init__(
@@ -53,6 +57,9 @@ class Trainer:
     ) -> None:
         self.config = config
         self.callback = callback
+        self.trust_remote_code = trust_remote_code
+        if config.train.push_to_hub:
+            check_push_target(config.train.push_to_hub)
         self.owns_context = context is None  # a process group joined here is left again after fit()
         self.context = context or setup(config.train.device)
         self.resumed = resume is not None
@@ -89,6 +96,7 @@ class Trainer:
         module = wrap_ddp(LossModule(self.model), self.context)
         params = trainable_parameters(self.model)
         self.train_step = TrainStep(module, params, self.optimizer, self.scheduler, config.train, device)
+        self.precision = self.train_step.precision
         with preserved_rng():  # a DataLoader draws its base seed from the global torch RNG
             self.loader = self.data.loader(config, self.step, self.context.rank, self.context.world_size)
         self.folder = RunFolder.for_config(config)
@@ -109,26 +117,29 @@ class Trainer:
         """Train to ``train.epochs``; returns early (interrupted) on Ctrl-C after saving a checkpoint.
 
         A resumed run whose steps are all done but whose final checkpoint is missing (killed after
-        its last epoch checkpoint) only finishes: final checkpoint, sample and evaluation.
+        its last epoch checkpoint) only finishes: final checkpoint, sample and evaluation. With
+        ``train.push_to_hub``, a run that completes is then pushed (see ``_push``).
         """
         if self.resumed and self.step >= self.total_steps and self.folder.final_checkpoint().is_file():
             raise WMError(
                 f"train.epochs={self.config.train.epochs}: the run already finished its {self.step} steps "
                 f"(epoch {self.epoch}); resume with a larger train.epochs to extend it"
             )
-        metrics = self._open_folder()
+        loggers = self._open_folder()
         try:
             with StopRequest() as stop:
-                result = self._loop(stop, metrics)
+                result = self._loop(stop, loggers)
             self.context.barrier()  # rank 0 writes last: no rank leaves the group while another still works
+            if self.config.train.push_to_hub and self.context.is_main and not result.interrupted:
+                result = self._push(result)
             return result
         finally:
-            if metrics is not None:
-                metrics.close()
+            if loggers is not None:
+                loggers.close()
             if self.owns_context:
                 self.context.close()
 
-    def _loop(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
+    def _loop(self, stop: StopRequest, loggers: RunLoggers | None) -> TrainResult:
         train, ctx = self.config.train, self.context
         frames_per_step = train.batch_size * train.seq_len * ctx.world_size
         self.model.train()
@@ -145,8 +156,8 @@ class Trainer:
                 now = time.perf_counter()
                 self.fps = frames_per_step * (self.step - window_step) / max(now - window_start, 1e-9)
                 window_start, window_step = now, self.step
-                if self._sync(stop, log=True) and metrics is not None:
-                    metrics.write({"step": self.step, "epoch": self.epoch, **self.last_metrics, "frames_per_s": self.fps})
+                if self._sync(stop, log=True) and loggers is not None:
+                    loggers.scalars(self.step, {"epoch": self.epoch, **self.last_metrics, "frames_per_s": self.fps})
                     self._emit("log", stop)
             elapsed = time.perf_counter() - started
             eta = elapsed / (self.step - start_step) * (self.total_steps - self.step)
@@ -157,13 +168,13 @@ class Trainer:
                 epoch = self.step // self.steps_per_epoch
                 if epoch % train.save_every == 0:
                     self._save(self.folder.epoch_checkpoint(epoch), stop)
-                    self._sample(f"epoch_{epoch}", stop)
+                    self._sample(f"epoch_{epoch}", stop, loggers)
                     window_start, window_step = time.perf_counter(), self.step  # frames/s counts training only
             if self.step < self.total_steps and self._stopping(stop, boundary):
                 self._save(self.folder.step_checkpoint(self.step), stop)
                 self._emit("interrupted", stop, path=self.last_checkpoint)
                 return self._result(interrupted=True)
-        return self._finish(stop, metrics)
+        return self._finish(stop, loggers)
 
     def _out_of_time(self, stop: StopRequest) -> bool:
         """Whether ``train.max_minutes`` of the training loop's wall time (steps, checkpoints and samples,
@@ -178,15 +189,15 @@ class Trainer:
         _, (within,) = self.context.agree([], [self.train_seconds < budget])
         return not within
 
-    def _finish(self, stop: StopRequest, metrics: MetricsLog | None) -> TrainResult:
+    def _finish(self, stop: StopRequest, loggers: RunLoggers | None) -> TrainResult:
         epochs = self.config.train.epochs
         if self.step < self.total_steps:  # train.max_minutes ended it: no epoch checkpoint to name
             self._emit("budget", stop, metrics={"minutes": self.train_seconds / 60})
         elif epochs % self.config.train.save_every == 0:
             self._save(self.folder.epoch_checkpoint(epochs), stop)
         self._save(self.folder.final_checkpoint(), stop)
-        self._sample(f"epoch_{self.epoch}", stop)
-        evaluation = self._evaluate(stop, metrics) if self.config.train.eval_at_end else {}
+        self._sample(f"epoch_{self.epoch}", stop, loggers)
+        evaluation = self._evaluate(stop, loggers) if self.config.train.eval_at_end else {}
         self._emit("end", stop, path=self.last_checkpoint)
         return self._result(evaluation=evaluation)
 
@@ -196,18 +207,22 @@ class Trainer:
         )
 
     # -- reporting -----------------------------------------------------------------------
-    def _open_folder(self) -> MetricsLog | None:
+    def _open_folder(self) -> RunLoggers | None:
+        """Create the run folder (rank 0; config.yaml notes the device and precision chosen) and open
+        ``train.loggers``, which continue at the resumed step."""
         if not self.context.is_main:
             return None
-        self.folder.create(self.config, resume=self.resumed)
-        metrics = MetricsLog(self.folder.metrics_file, self.folder.tensorboard)
-        metrics.truncate_after(self.step)  # lines of a killed run past its checkpoint (all, from step 0)
+        train = self.config.train
+        note = f"ran on {self.context.device} (train.device={train.device}), precision {self.precision}"
+        self.folder.create(self.config, resume=self.resumed, note=note)
+        loggers = open_loggers(train.loggers, self.folder, self.config, self.step)
         if self.resumed:
             self.last_checkpoint = self.folder.newest_checkpoint()
-        return metrics
+        return loggers
 
-    def _emit(self, kind: str, stop: StopRequest, **fields: Any) -> None:
-        """Report to the callback on rank 0; a KeyboardInterrupt from it is a stop request."""
+    def _emit(self, kind: str, stop: StopRequest | None, **fields: Any) -> None:
+        """Report to the callback on rank 0; a KeyboardInterrupt from it is a stop request (while ``stop``
+        is given: in the loop)."""
         if self.callback is None or not self.context.is_main:
             return
         fields.setdefault("metrics", self.last_metrics)
@@ -215,6 +230,8 @@ class Trainer:
         try:
             self.callback(event)
         except KeyboardInterrupt:
+            if stop is None:
+                raise
             stop.requested = True
 
     def _stopping(self, stop: StopRequest, boundary: bool) -> bool:
@@ -267,18 +284,32 @@ class Trainer:
         self.last_checkpoint = path
         self._emit("checkpoint", stop, path=path)
 
-    def _sample(self, name: str, stop: StopRequest) -> None:
-        """A context + imagination GIF in samples/ (rank 0)."""
+    def _sample(self, name: str, stop: StopRequest, loggers: RunLoggers | None) -> None:
+        """A context + imagination GIF in samples/ (rank 0), handed to the loggers."""
         if self.context.is_main and self.clips:
             path = write_sample(self.model, self.clips, self.config.train.sample_steps, self.folder.samples / f"{name}.gif")
+            if loggers is not None:
+                loggers.sample(self.step, path)
             self._emit("sample", stop, path=path)
 
-    def _evaluate(self, stop: StopRequest, metrics: MetricsLog | None) -> dict[str, float]:
-        """Held-out scores (rank 0), logged to metrics.jsonl as ``eval/...``."""
+    def _evaluate(self, stop: StopRequest, loggers: RunLoggers | None) -> dict[str, float]:
+        """Held-out scores (rank 0), handed to the loggers (metrics.jsonl: ``eval/...``)."""
         if not self.context.is_main or not self.data.holdout_episodes:
             return {}
         results = evaluate_holdout(self.model, self.data, self.config, self.context.device)
-        if metrics is not None:
-            metrics.write({"step": self.step, **{f"eval/{k}": v for k, v in results.items()}}, prefix="")
+        if loggers is not None:
+            loggers.evaluation(self.step, results)
         self._emit("eval", stop, metrics=results)
         return results
+
+    def _push(self, result: TrainResult) -> TrainResult:
+        """The final checkpoint to ``train.push_to_hub`` (rank 0, after the other ranks are done), as
+        `wm hub push` sends it; a failure is kept in the result, the run stays complete on disk."""
+        repo_id = self.config.train.push_to_hub or ""
+        final = self.folder.final_checkpoint()
+        self._emit("push", None, path=final)
+        try:
+            url = push_final(final, repo_id, result.evaluation, trust_remote_code=self.trust_remote_code)
+        except WMError as err:
+            return replace(result, push_error=str(err))
+        return replace(result, pushed=url)
