@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from wm.core.devices import resolve_device
-from wm.core.errors import WMError
+from wm.core.errors import UsageError, WMError
 
 
 def test_cpu_and_auto() -> None:
@@ -24,6 +24,6 @@ def test_missing_cuda_is_one_line_naming_the_setting() -> None:
         resolve_device("cuda", setting="--device")
 
 
-def test_unknown_device_names_the_choices() -> None:
-    with pytest.raises(WMError, match=r"^--device=tpu: unknown device, expected one of auto, cpu, cuda, mps$"):
+def test_unknown_device_is_a_usage_error_naming_the_choices() -> None:
+    with pytest.raises(UsageError, match=r"^--device=tpu: unknown device, expected one of auto, cpu, cuda, mps$"):
         resolve_device("tpu", setting="--device")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from wm.core.errors import WMError
+from wm.core.errors import UsageError, WMError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -21,7 +21,7 @@ def resolve_device(name: str, local_rank: int = 0, *, setting: str = "train.devi
     (``train.device``, ``--device``), for the error message.
     """
     if name not in DEVICES:
-        raise WMError(f"{setting}={name}: unknown device, expected one of {', '.join(DEVICES)}")
+        raise UsageError(f"{setting}={name}: unknown device, expected one of {', '.join(DEVICES)}")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     if name == "cuda":
