@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from wm.core.config import Config
     from wm.core.training.run_folder import RunFolder
 
+
 class RunLogger(Protocol):
     """One destination of a run's figures. ``step`` is the optimizer step they belong to."""
 
