@@ -37,7 +37,7 @@ from wm.core.models.probe import probe_shapes
 from wm.core.models.rssm import RSSM, Sequence, State
 from wm.core.models.sizes import resolve_dims
 
-LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
+LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 20.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
 
 
 class WorldModel(WorldModelBase):
@@ -87,8 +87,9 @@ class WorldModel(WorldModelBase):
         frame 0 of the sequence (as an imagined frame h steps ahead is blended with the last context
         frame); it trains the blend alone, so the decoder still learns to draw every pixel.
         The squared error of a pixel that differs from the previous frame (any channel) weighs
-        ``1 + loss_weights["motion"]``: the few pixels that move (a paddle, a ball) are what
-        imagination must get right, and a plain sum drowns them in the static background.
+        ``1 + loss_weights["motion"]`` in recon: the few pixels that move (a paddle, a ball) are
+        what the decoder must learn to draw, and a plain sum drowns them in the static background.
+        In the blend term such a pixel weighs ``1 + loss_weights["blend_motion"]``.
         Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
         action t). Parts: recon, blend, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
         """
@@ -106,7 +107,8 @@ class WorldModel(WorldModelBase):
         total = self.loss_weights["recon"] * parts["recon"]
         if self.config.blend_reference:  # the blend learns only when to trust the reference, not what to draw
             blended = self.blend(generated.detach(), frames[:, :1].expand_as(frames).flatten(0, 1))
-            parts["blend"] = (weight * (blended - truth).square()).sum((1, 2, 3)).mean()
+            blend_weight = 1 + self.loss_weights["blend_motion"] * motion_mask(frames).flatten(0, 1)
+            parts["blend"] = (blend_weight * (blended - truth).square()).sum((1, 2, 3)).mean()
             total = total + self.loss_weights["blend"] * parts["blend"]
         dyn, rep, kl = self.dynamics.kl_losses(seq, self.config.free_nats)
         total = total + self.config.kl_dyn * dyn + self.config.kl_rep * rep
