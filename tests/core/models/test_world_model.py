@@ -28,9 +28,9 @@ def test_loss_falls_on_a_square_that_follows_the_actions(tiny_model, square) -> 
 def test_parts_are_detached_and_kl_is_balanced(tiny_model, square) -> None:
     model = tiny_model(free_nats=0.0)
     loss, parts = model.loss(square(batch=2, steps=4))
-    assert set(parts) == {"recon", "blend", "kl_dyn", "kl_rep", "kl"}
+    assert set(parts) == {"recon", "blend", "change", "kl_dyn", "kl_rep", "kl"}
     assert all(not p.requires_grad and p.dim() == 0 for p in parts.values())
-    expected = parts["recon"] + parts["blend"] + 0.5 * parts["kl_dyn"] + 0.1 * parts["kl_rep"]
+    expected = parts["recon"] + parts["blend"] + parts["change"] + 0.5 * parts["kl_dyn"] + 0.1 * parts["kl_rep"]
     assert torch.allclose(loss.detach(), expected)
     assert torch.allclose(parts["kl_dyn"], parts["kl"]) and parts["kl"] > 0
 
@@ -165,7 +165,7 @@ def test_motion_weight_counts_only_the_pixels_that_changed(tiny_model, square) -
 
 
 def test_blend_composites_the_last_observed_frame_into_every_imagined_one(tiny_model, square) -> None:
-    model = tiny_model()
+    model = tiny_model(change_map=False)
     batch = square(batch=2, steps=6)
     with torch.no_grad():
         model.blend.net[-1].bias.fill_(50.0)  # weight ~1: the reference everywhere
@@ -176,14 +176,14 @@ def test_blend_composites_the_last_observed_frame_into_every_imagined_one(tiny_m
         assert torch.allclose(imagined.frames, last[:, None].expand_as(imagined.frames), atol=1e-6)
         assert imagined.state.reference is state.reference  # it stays the last observed frame
         model.blend.net[-1].bias.fill_(-50.0)  # weight ~0: the decoder's own frame
-        plain = tiny_model(blend_reference=False)
+        plain = tiny_model(blend_reference=False, change_map=False)
         plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("blend.")})
         assert torch.allclose(model.decode(state), plain.decode(state), atol=1e-6)
     assert "blend" not in plain.module_names() and plain.observe(batch["frames"][:, :3], batch["actions"][:, :2]).reference is None
 
 
 def test_blend_loss_trains_the_blend_alone(tiny_model, square) -> None:
-    model = tiny_model(free_nats=1000.0, loss_weights={"recon": 0.0, "blend": 1.0})  # KL clipped: no gradient
+    model = tiny_model(free_nats=1000.0, loss_weights={"recon": 0.0, "change": 0.0, "blend": 1.0})  # KL clipped: no gradient
     loss, _ = model.loss(square(batch=2, steps=4))
     loss.backward()
     for name, param in model.named_parameters():
@@ -195,9 +195,31 @@ def test_set_module_probes_a_replacement_blend(tiny_model) -> None:
     model = tiny_model()
 
     class KeepGenerated(torch.nn.Module):
-        def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        def forward(self, generated: torch.Tensor, reference: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
             return generated
 
     model.set_module("blend", KeepGenerated())
     with pytest.raises(WMError, match="set_module\\('blend'\\)"):
         model.set_module("blend", torch.nn.Conv2d(1, 2, 1))
+
+
+def test_the_change_map_learns_where_frames_change_and_the_blend_reads_it(tiny_model, square) -> None:
+    model = tiny_model(loss_weights={"change": 1.0})
+    assert model.decoder(torch.zeros(1, model.feat_dim)).shape[1] == model.frame_shape[0] + 1
+    batch = square(batch=4, steps=6)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    change = []
+    for _ in range(40):
+        loss, parts = model.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        change.append(parts["change"].item())
+    assert sum(change[-5:]) < 0.7 * sum(change[:5]), change
+    with torch.no_grad():  # the blend's weights on the change channel decide the frame
+        state = model.observe(batch["frames"][:, :3], batch["actions"][:, :2])
+        before = model.decode(state)
+        model.blend.net[0].weight[:, -1].add_(5.0)
+        assert not torch.allclose(model.decode(state), before)
+    plain = tiny_model(change_map=False)
+    assert "change" not in plain.loss(batch)[1] and plain.decoder(torch.zeros(1, plain.feat_dim)).shape[1] == 1

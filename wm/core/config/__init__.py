@@ -2,6 +2,7 @@
 
 from wm.core.config.loader import (
     config_from_dict,
+    upgrade_stored,
     config_to_dict,
     config_to_yaml,
     load_config,
@@ -24,6 +25,7 @@ __all__ = [
     "RunConfig",
     "TrainConfig",
     "config_from_dict",
+    "upgrade_stored",
     "config_to_dict",
     "config_to_yaml",
     "load_config",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from wm.core.errors import WMError
+
 BLEND_HIDDEN = 16  # channels of the blend's hidden layer
 
 
@@ -16,16 +18,25 @@ class ReferenceBlend(nn.Module):
     the scene still looks as it did in the reference (the static background of most games) the
     sharp reference wins; where something moved, the generated frame does. The reference is the
     last frame the model observed; while imagining it stays that frame, so horizon h blends with
-    a frame h steps old, as the loss trains it (see ``WorldModel.loss``).
+    a frame h steps old, as the loss trains it (see ``WorldModel.loss``). With ``change_map`` the
+    convolutions also read the decoder's change probability (N, 1, H, W): where the model, given
+    the actions, expects the frame to change; local pixels alone cannot tell a paddle the keys
+    moved from a blur of where it might be.
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, change_map: bool = False) -> None:
         super().__init__()
+        self.change_map = change_map
         self.net = nn.Sequential(
-            nn.Conv2d(3 * channels, BLEND_HIDDEN, 3, padding=1), nn.SiLU(), nn.Conv2d(BLEND_HIDDEN, 1, 3, padding=1)
+            nn.Conv2d(3 * channels + change_map, BLEND_HIDDEN, 3, padding=1), nn.SiLU(), nn.Conv2d(BLEND_HIDDEN, 1, 3, padding=1)
         )
 
-    def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    def forward(self, generated: torch.Tensor, reference: torch.Tensor, change: torch.Tensor | None = None) -> torch.Tensor:
         generated = generated.float()
-        logits = self.net(torch.cat([generated, reference, (generated - reference).abs()], 1))
+        inputs = [generated, reference, (generated - reference).abs()]
+        if self.change_map:
+            if change is None:
+                raise WMError("blend: this blend reads the decoder's change map (model.change_map), none was given")
+            inputs.append(change.float())
+        logits = self.net(torch.cat(inputs, 1))
         return torch.lerp(generated, reference, torch.sigmoid(logits.float()))  # float: autocast runs the convs in bf16

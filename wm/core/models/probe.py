@@ -20,7 +20,7 @@ def _shape(x: torch.Tensor) -> tuple[int, ...]:
 def probe_shapes(model: WorldModel, name: str, module: nn.Module) -> tuple[dict[str, tuple[int, ...]], str]:
     """Output shapes of part ``name`` played by ``module`` on dummy inputs, and those inputs in words.
 
-    encoder: frames (N, C, H, W) -> (N, embed_dim); blend: (generated, reference) frames -> frames;
+    encoder: frames (N, C, H, W) -> (N, embed_dim); blend: (generated, reference) frames [and change map] -> frames;
     decoder and heads: features (N, feat_dim);
     dynamics: ``observe`` of embeddings (N, 2, embed_dim) with actions (N, 1, A), then ``imagine``.
     """
@@ -31,7 +31,11 @@ def probe_shapes(model: WorldModel, name: str, module: nn.Module) -> tuple[dict[
             return {"embedding": _shape(module(frames))}, f"frames {_shape(frames)}"
         if name == "blend":
             frames = torch.zeros(n, *model.frame_shape, device=device)
-            return {"frame": _shape(module(frames, frames))}, f"generated and reference frames {_shape(frames)}"
+            if not model.change_map:
+                return {"frame": _shape(module(frames, frames))}, f"generated and reference frames {_shape(frames)}"
+            change = torch.zeros(n, 1, *model.frame_shape[1:], device=device)
+            shapes = {"frame": _shape(module(frames, frames, change))}
+            return shapes, f"generated and reference frames {_shape(frames)} and a change map {_shape(change)}"
         if name == "dynamics":
             embed = torch.zeros(n, 2, model.embed_dim, device=device)
             actions = torch.zeros(n, 1, model.spec.num_actions, device=device)

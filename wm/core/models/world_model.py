@@ -37,7 +37,7 @@ from wm.core.models.probe import probe_shapes
 from wm.core.models.rssm import RSSM, Sequence, State
 from wm.core.models.sizes import resolve_dims
 
-LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 20.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
+LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 0.0, "change": 1.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
 
 
 class WorldModel(WorldModelBase):
@@ -45,7 +45,8 @@ class WorldModel(WorldModelBase):
 
     Parts (``module_names()``): ``encoder``, ``dynamics`` (the RSSM), ``decoder``, ``blend`` when
     ``model.blend_reference`` is on (the decoded frame blended with the last observed one, see
-    ``ReferenceBlend``), and ``reward_head`` / ``continue_head`` when on (config True, or None and
+    ``ReferenceBlend``; with ``model.change_map`` the decoder draws one more channel, the logits of
+    where the frame differs from the previous one, which the blend reads), and ``reward_head`` / ``continue_head`` when on (config True, or None and
     the data has rewards / terminals). Features read by decoder and heads: cat(deter, stoch) of
     size ``feat_dim``.
     """
@@ -61,10 +62,11 @@ class WorldModel(WorldModelBase):
         stoch = dims.stoch * dims.classes  # flat one-hot latents
         self.feat_dim = dims.deter + stoch
         self.dynamics = RSSM(dims, self.embed_dim, spec.num_actions, config.unimix)
-        self.decoder = ConvDecoder(dims.deter, stoch, *self.frame_shape, dims.depth)
+        self.change_map = config.blend_reference and config.change_map
+        self.decoder = ConvDecoder(dims.deter, stoch, spec.channels + self.change_map, spec.height, spec.width, dims.depth)
         self._parts = ["encoder", "dynamics", "decoder"]
         if config.blend_reference:
-            self.blend = ReferenceBlend(spec.channels)
+            self.blend = ReferenceBlend(spec.channels, self.change_map)
             self._parts.append("blend")
         self._heads = []
         if config.reward_head or (config.reward_head is None and spec.has_rewards):
@@ -85,13 +87,18 @@ class WorldModel(WorldModelBase):
 
         With ``blend_reference``, a second term ``blend`` scores the decoded frame t blended with
         frame 0 of the sequence (as an imagined frame h steps ahead is blended with the last context
-        frame); it trains the blend alone, so the decoder still learns to draw every pixel.
+        frame); it trains the blend alone, so the decoder still learns to draw every pixel. With
+        ``change_map``, a term ``change`` (binary cross-entropy summed over pixels) trains the
+        decoder's extra channel to tell where frame t differs from frame t-1: where the model expects
+        something to move, which depends on the actions, and what the blend reads beside the frames.
         The squared error of a pixel that differs from the previous frame (any channel) weighs
         ``1 + loss_weights["motion"]`` in recon: the few pixels that move (a paddle, a ball) are
         what the decoder must learn to draw, and a plain sum drowns them in the static background.
-        In the blend term such a pixel weighs ``1 + loss_weights["blend_motion"]``.
+        In the blend term such a pixel weighs ``1 + loss_weights["blend_motion"]`` (default 0: the
+        blend chooses what predicts the whole frame best; weighting the moving pixels there made it
+        trust the decoder's guesses at the cost of the static background).
         Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
-        action t). Parts: recon, blend, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
+        action t). Parts: recon, blend, change, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
         """
         frames = self._frames(batch["frames"])
         B, T = frames.shape[:2]
@@ -102,11 +109,16 @@ class WorldModel(WorldModelBase):
         feat = seq.features()
         truth = frames.flatten(0, 1)
         weight = 1 + self.loss_weights["motion"] * motion_mask(frames).flatten(0, 1) if self.loss_weights["motion"] else 1
-        generated = self.decoder(feat.flatten(0, 1)).float()
+        generated, change = self._draw(feat.flatten(0, 1))
         parts = {"recon": (weight * (generated - truth).square()).sum((1, 2, 3)).mean()}
         total = self.loss_weights["recon"] * parts["recon"]
+        if change is not None:
+            target = motion_mask(frames).flatten(0, 1)
+            parts["change"] = F.binary_cross_entropy_with_logits(change, target, reduction="none").sum((1, 2, 3)).mean()
+            total = total + self.loss_weights["change"] * parts["change"]
+            change = change.detach().sigmoid()
         if self.config.blend_reference:  # the blend learns only when to trust the reference, not what to draw
-            blended = self.blend(generated.detach(), frames[:, :1].expand_as(frames).flatten(0, 1))
+            blended = self._blend(generated.detach(), frames[:, :1].expand_as(frames).flatten(0, 1), change)
             blend_weight = 1 + self.loss_weights["blend_motion"] * motion_mask(frames).flatten(0, 1)
             parts["blend"] = (blend_weight * (blended - truth).square()).sum((1, 2, 3)).mean()
             total = total + self.loss_weights["blend"] * parts["blend"]
@@ -174,10 +186,22 @@ class WorldModel(WorldModelBase):
     def _pixels(self, feat: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
         """Features (N, feat_dim) -> frames (N, C, H, W) float in [0, 1], blended with the centred
         ``reference`` (N, C, H, W) when given and the model blends."""
-        frames = self.decoder(feat).float()
+        frames, change = self._draw(feat)
         if reference is not None and self.config.blend_reference:
-            frames = self.blend(frames, reference)
+            frames = self._blend(frames, reference, None if change is None else change.sigmoid())
         return (frames + 0.5).clamp(0, 1)
+
+    def _blend(self, frames: torch.Tensor, reference: torch.Tensor, change: torch.Tensor | None) -> torch.Tensor:
+        """The blend of centred ``frames`` with ``reference``, given the change probabilities when
+        the model draws them (a replaced blend of a model without them takes two arguments)."""
+        return self.blend(frames, reference) if change is None else self.blend(frames, reference, change)
+
+    def _draw(self, feat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Features (N, feat_dim) -> the decoder's centred frames (N, C, H, W) float and, with
+        ``change_map``, its change logits (N, 1, H, W) (None without)."""
+        out = self.decoder(feat).float()
+        channels = self.frame_shape[0]
+        return out[:, :channels], (out[:, channels:] if self.change_map else None)
 
     def _predict(self, seq: Sequence) -> dict[str, torch.Tensor]:
         feat = seq.features() if self._heads else None
