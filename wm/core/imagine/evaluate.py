@@ -57,11 +57,13 @@ def evaluate(
     device: str | torch.device = "cpu",
     spread_steps: int | None = None,
     spread_actions: int = MAX_ACTIONS,
+    camera: str | list[str] | None = None,
 ) -> EvalReport:
     """Score ``episodes`` windows of ``dataset_path`` (restricted to ``episode_indices`` when given).
 
     ``spread_steps``: how long each action is held for the counterfactual spread (default: the
-    largest horizon; 0: no spread); ``spread_actions``: at most this many actions held.
+    largest horizon; 0: no spread); ``spread_actions``: at most this many actions held; ``camera``:
+    the video feature(s) of a LeRobot dataset (see ``open_dataset``).
     """
     from wm.core.data.dataset import open_dataset
 
@@ -73,7 +75,7 @@ def evaluate(
             f"spread steps {spread_steps}, spread actions {spread_actions}"
         )
     horizons = sorted(set(horizons))
-    dataset = open_dataset(dataset_path)
+    dataset = open_dataset(dataset_path, camera)
     check_compatible(dataset.spec, model.spec, dataset_path)
     rng = np.random.default_rng(seed)
     held = action_set(model.spec, dataset.all_steps("actions"), spread_actions)
