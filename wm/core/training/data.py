@@ -88,7 +88,8 @@ class TrainingData:
         )
 
     def context_clips(self, config: Config) -> dict[str, torch.Tensor]:
-        """``data.context_clips`` clips of ``data.context_len`` frames with their actions (held-out first)."""
+        """``data.context_clips`` clips of ``data.context_len`` frames with their actions and, when the data
+        has them, states (held-out first)."""
         from wm.core.data import make_loader
 
         if config.data.context_clips <= 0:
@@ -111,7 +112,7 @@ class TrainingData:
             camera=self.camera,
         )
         batch = next(iter(batches))
-        return {"frames": batch["frames"].contiguous(), "actions": batch["actions"].contiguous()}
+        return {key: batch[key].contiguous() for key in ("frames", "actions", "states") if key in batch}
 
 
 def _builtin() -> Path:
