@@ -18,8 +18,11 @@ It speaks the part of the Hub HTTP API that ``wm`` reaches through huggingface_h
     HEAD|GET  /{repo}/resolve/{rev}/{path}             a file, with ETag (git blob id), X-Repo-Commit,
                                                        Content-Length; GET honours ``Range: bytes=N-``
 
+Dataset repos answer the same routes under ``/api/datasets/...`` and ``/datasets/{repo}/resolve/...``
+(``create_repo(repo_type="dataset")``, ``upload_folder``, ``snapshot_download(repo_type="dataset")``).
+
 Not covered: LFS and Xet transfers (every preupload answer is "regular", so the client sends file
-contents base64 inside the commit), datasets and spaces, discussions other than pull requests (a pull
+contents base64 inside the commit), spaces, discussions other than pull requests (a pull
 request is its ref and its title), tags, pagination, gated repos, and the client's side requests
 (``/api/agent-harnesses`` gets a 404, which the client shrugs off).
 
@@ -30,7 +33,7 @@ makes the next request(s) of an operation ("create", "preupload", "commit", "dow
 after reading the request body: the upload arrived, nothing was applied.
 
 Repos live in a folder: ``{root}/{namespace}/{name}/repo.json`` (refs, commits, visibility) and
-``objects/{git blob id}``.
+``objects/{git blob id}``; dataset repos under ``{root}/datasets/``.
 
 The client is pointed at it with HF_ENDPOINT. huggingface_hub reads HF_ENDPOINT (and HF_HOME,
 HF_HUB_OFFLINE) into ``huggingface_hub.constants`` once, at import, and builds each ``HfApi`` and
@@ -134,8 +137,8 @@ class StandInHub:
                 self.failures[operation] -= 1
                 raise HubError(500, f"stand-in failure injected in {operation}")
 
-    def repo(self, repo_id: str, user: str | None, *, write: bool = False) -> Repo:
-        path = self.root / repo_id
+    def repo(self, repo_id: str, user: str | None, *, write: bool = False, kind: str = "models") -> Repo:
+        path = self.root / ("datasets" if kind == "datasets" else "") / repo_id
         if not (path / "repo.json").is_file():
             raise HubError(401 if user is None else 404, f"Repository {repo_id} not found", "RepoNotFound")
         state = json.loads((path / "repo.json").read_text())
@@ -156,14 +159,15 @@ class StandInHub:
         if namespace != user:
             raise HubError(403, f"You don't have the rights to create a model under the namespace {namespace}")
         repo_id = f"{namespace}/{body['name']}"
-        path = self.root / repo_id
+        prefix = "datasets/" if body.get("type") == "dataset" else ""
+        path = self.root / (prefix + repo_id)
         if (path / "repo.json").is_file():
             raise HubError(409, "You already created this model repo", url=f"{self.url}/{repo_id}")
         (path / "objects").mkdir(parents=True)
         repo = Repo(path, private=body.get("visibility") == "private" or bool(body.get("private")))
         oid = self.store(repo, GITATTRIBUTES)
         repo.commit("main", "initial commit", {".gitattributes": oid})
-        return {"url": f"{self.url}/{repo_id}", "name": repo_id, "id": repo_id}
+        return {"url": f"{self.url}/{prefix}{repo_id}", "name": repo_id, "id": repo_id}
 
     def store(self, repo: Repo, content: bytes) -> str:
         oid = blob_id(content)
@@ -263,26 +267,28 @@ class Handler(BaseHTTPRequestHandler):
         if parts[:3] == ["api", "repos", "create"]:
             hub.maybe_fail("create")
             return self.send_json(200, hub.create_repo(user, json.loads(body or b"{}")))
-        if parts[:2] == ["api", "models"] and len(parts) >= 4:
-            return self.api_model(method, "/".join(parts[2:4]), parts[4:], query, body, user)
+        if parts[:2] in (["api", "models"], ["api", "datasets"]) and len(parts) >= 4:
+            return self.api_model(method, "/".join(parts[2:4]), parts[4:], query, body, user, kind=parts[1])
+        if len(parts) >= 6 and parts[0] == "datasets" and parts[3] == "resolve":
+            return self.resolve(method, "/".join(parts[1:3]), parts[4], "/".join(parts[5:]), user, kind="datasets")
         if len(parts) >= 5 and parts[2] == "resolve":
             return self.resolve(method, "/".join(parts[:2]), parts[3], "/".join(parts[4:]), user)
         raise HubError(404, f"the stand-in Hub has no route for {method} {self.path}")
 
     def api_model(self, method: str, repo_id: str, rest: list[str], query: dict[str, list[str]], body: bytes,
-                  user: str | None) -> None:
+                  user: str | None, kind: str = "models") -> None:
         hub = self.hub
         action = rest[0] if rest else "revision"
         revision = rest[1] if len(rest) > 1 else "main"
         if action == "branch" and method == "POST":
-            repo = hub.repo(repo_id, user, write=True)
+            repo = hub.repo(repo_id, user, write=True, kind=kind)
             if revision in repo.refs:
                 raise HubError(409, f"Reference {revision} already exists")
             start = (json.loads(body or b"{}") or {}).get("startingPoint") or "main"
             repo.refs[revision] = repo.resolve(start)
             repo.save()
             return self.send_json(200, {})
-        repo = hub.repo(repo_id, user, write=method == "POST")
+        repo = hub.repo(repo_id, user, write=method == "POST", kind=kind)
         if action == "refs":
             branches = [{"name": b, "ref": f"refs/heads/{b}", "targetCommit": s} for b, s in repo.refs.items()]
             return self.send_json(200, {"branches": branches, "tags": [], "converts": []})
@@ -324,8 +330,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, tree(repo, repo.files(revision), prefix, recursive))
         raise HubError(404, f"the stand-in Hub has no route for {method} {self.path}")
 
-    def resolve(self, method: str, repo_id: str, revision: str, filename: str, user: str | None) -> None:
-        repo = self.hub.repo(repo_id, user)
+    def resolve(self, method: str, repo_id: str, revision: str, filename: str, user: str | None,
+                kind: str = "models") -> None:
+        repo = self.hub.repo(repo_id, user, kind=kind)
         sha = repo.resolve(revision)
         oid = repo.commits[sha]["files"].get(filename)
         if oid is None:

@@ -69,6 +69,10 @@ def summary_table(path: Path, spec, summary):  # noqa: ANN001, ANN201 - rich and
         rows.append((f"actions ({spec.num_actions} discrete)", counts))
     else:
         rows.append((f"actions ({spec.num_actions}-d continuous)", "range {:g} .. {:g}".format(*summary.action_range)))
+    if summary.state_range is not None:
+        rows.append((f"states ({spec.state_size}-d per step)", "range {:g} .. {:g}".format(*summary.state_range)))
+    else:
+        rows.append(("states", "absent"))
     if summary.rewards is not None:
         rows.append(("rewards", "sum {:g}, min {:g}, max {:g}".format(*summary.rewards)))
     else:
@@ -83,7 +87,10 @@ def summary_table(path: Path, spec, summary):  # noqa: ANN001, ANN201 - rich and
 
 @group.command("convert")
 def convert_command(
-    src: Path = typer.Argument(..., help="HDF5 file, folder of .npz episodes, folder of image folders, or video(s)."),
+    src: str = typer.Argument(
+        ..., help="HDF5 file, folder of .npz episodes, folder of image folders, video(s), or a LeRobot dataset "
+                  "(folder or hf://datasets/USER/NAME)."
+    ),
     out: Path = typer.Argument(..., help="Output HDF5 file (canonical layout)."),
     resize: str | None = typer.Option(None, "--resize", help="Frame size: 64 or HxW like 96x128."),
     action_offset: int = typer.Option(
@@ -92,28 +99,34 @@ def convert_command(
     action_names: str | None = typer.Option(None, "--action-names", help="Comma-separated, e.g. NOOP,LEFT,RIGHT."),
     fps: float | None = typer.Option(None, "--fps", help="Frames per second to record in the file."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    camera: str | None = typer.Option(
+        None, "--camera", help="LeRobot: video feature(s), e.g. observation.images.top; a,b tiles them side by side."
+    ),
 ) -> None:
     """Convert any accepted source into the canonical HDF5 format (uint8, chunked, compressed)."""
     from wm.core.data.convert import convert
     from wm.core.data.frames import parse_size
 
     names = [n.strip() for n in action_names.split(",")] if action_names else None
-    with progress_bar(f"converting {src.name}") as advance:
+    with progress_bar(f"converting {Path(src).name}") as advance:
         path = convert(src, out, resize=parse_size(resize), action_offset=action_offset, action_names=names, fps=fps,
-                       overwrite=overwrite, progress=advance)
+                       overwrite=overwrite, progress=advance, camera=camera)
     console().print(f"[green]wrote[/] {path}")
 
 
 @group.command("inspect")
 def inspect_command(
-    file: Path = typer.Argument(..., help="HDF5 file or folder of .npz episodes."),
+    file: str = typer.Argument(
+        ..., help="HDF5 file, folder of .npz episodes, or a LeRobot dataset (folder or hf://datasets/USER/NAME)."
+    ),
     grid: Path | None = typer.Option(None, "--grid", help="Write a PNG contact sheet of frames from several episodes."),
+    camera: str | None = typer.Option(None, "--camera", help="LeRobot: video feature(s) to show; a,b side by side."),
 ) -> None:
     """Summarise a dataset: episodes, lengths, frames, storage, actions, rewards."""
     from wm.core.data import open_dataset
     from wm.core.data.summary import contact_sheet, summarize
 
-    dataset = open_dataset(file)
+    dataset = open_dataset(file, camera)
     console().print(summary_table(dataset.path, dataset.spec, summarize(dataset)))
     if grid is not None:
         console().print(f"[green]wrote[/] contact sheet {contact_sheet(dataset, grid)}")

@@ -66,6 +66,8 @@ def rollout(
     table.add_row("steps", f"{result.steps} x {result.batch} future(s)")
     table.add_row("imagination", f"{result.frames_per_second:,.0f} frames/s ({result.seconds * 1000:.0f} ms)")
     table.add_row("wrote", f"[bold]{result.output}[/]")
+    if result.states is not None:
+        table.add_row("states", f"[bold]{result.states}[/] (predicted state vectors, futures x steps x values)")
     console().print(table)
 
 

@@ -6,7 +6,8 @@ A checkpoint is one ``torch.save`` file holding only tensors and JSON-able value
     config: the resolved Config as a dict (rebuilds the model with no flags)
     spec: DataSpec as a dict (frame shape, action count and names)
     model: state_dict
-    context: {"frames": uint8 (K, T, C, H, W), "actions": (K, T[, A])} short clips for rollout/play
+    context: {"frames": uint8 (K, T, C, H, W), "actions": (K, T[, A])[, "states": float32 (K, T, S)]}
+             short clips for rollout/play (states when the model reads a state vector, spec.state_size = S)
     training: optional {"step", "epoch", "optimizer", "scheduler", "rng", ...} for exact resume
 
 It is read with ``torch.load(weights_only=True)``: anything else is refused unread.

@@ -78,7 +78,7 @@ class ShiftModel(WorldModelBase):
         loss = ((predicted * self.scale - frames[:, 1:]) ** 2).mean()
         return loss, {"recon": loss.detach()}
 
-    def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    def observe(self, frames: torch.Tensor, actions: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
         return frames[:, -1].float() / 255
 
     def imagine(self, state: torch.Tensor, actions: torch.Tensor, decode: bool = True) -> Imagined:

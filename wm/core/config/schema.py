@@ -13,7 +13,8 @@ from typing import Any, Literal
 class DataConfig:
     """Where training data comes from and how frames are shaped."""
 
-    path: str | None = None  # HDF5 file or npz directory; None = the built-in ALE source
+    path: str | None = None  # HDF5 file, npz directory, LeRobot folder or hf://datasets/USER/NAME; None = built-in ALE
+    camera: list[str] | str | None = None  # LeRobot: video feature(s), "a,b" tiles side by side; None = the first
     image_size: int = 64  # frames are resized to image_size x image_size when they differ
     holdout_episodes: int = 1  # episodes kept out of training for samples and eval
     num_workers: int = 0  # DataLoader worker processes

@@ -1,7 +1,8 @@
 """Convert any accepted source into the canonical HDF5 file (see writer.py).
 
 Sources: an HDF5 file in any accepted layout, a folder of .npz episodes, a folder of image
-folders, or video files with actions beside them (see media.py). ``action_offset=k`` is for
+folders, video files with actions beside them (see media.py), or a LeRobot dataset, a folder or
+``hf://datasets/USER/NAME`` (see lerobot.py; ``camera`` picks its video features). ``action_offset=k`` is for
 data recorded with the action that *led to* each frame: the action taken at frame t is then
 stored at t + k, so actions (and rewards, terminals) move k steps earlier and each episode
 loses its last k frames, whose action is unknown.
@@ -25,10 +26,18 @@ from wm.core.errors import WMError
 BLOCK = 512  # frames read and resized at a time
 
 
-def open_source(path: str | Path) -> EpisodeDataset:
+def open_source(path: str | Path, camera: str | Sequence[str] | None = None) -> EpisodeDataset:
     """Detect the layout of ``path`` and open it (validating it)."""
+    from wm.core.data.lerobot import is_lerobot, open_lerobot
+
+    if is_lerobot(path):
+        return open_lerobot(path, camera)
+    if camera:
+        raise WMError(f"{path}: --camera {camera} was given, but this is not a LeRobot dataset; "
+                      "expected --camera only with LeRobot datasets")
     path = Path(path).expanduser()
-    accepted = "an HDF5 file, a folder of .npz episodes, a folder of image folders, or videos with actions beside them"
+    accepted = ("an HDF5 file, a folder of .npz episodes, a folder of image folders, videos with actions beside "
+                "them, or a LeRobot dataset")
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return VideoEpisodes(path)
     if not path.is_dir() or any(path.glob("*.npz")):
@@ -45,12 +54,12 @@ def open_source(path: str | Path) -> EpisodeDataset:
 def convert(
     src: str | Path, out: str | Path, *, resize: tuple[int, int] | None = None, action_offset: int = 0,
     action_names: Sequence[str] | None = None, fps: float | None = None, overwrite: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, camera: str | Sequence[str] | None = None,
 ) -> Path:
     """Write ``src`` as a canonical HDF5 file at ``out``; ``progress(done, total)`` counts episodes."""
     if action_offset < 0:
         raise WMError(f"action offset {action_offset}; expected 0 or a positive number of steps")
-    source = open_source(src)
+    source = open_source(src, camera)
     if Path(out).expanduser().resolve() == source.path.resolve():
         raise WMError(f"{out}: is the source itself; expected a different output file")
     names = tuple(action_names) if action_names else source.spec.action_names
@@ -65,7 +74,8 @@ def convert(
                       f"for action offset {action_offset}")
     with EpisodeWriter(out, spec, source=f"converted from {source.source}", overwrite=overwrite) as writer:
         for done, episode in enumerate(keep, start=1):
-            writer.add_episode(*_episode(source, episode, (height, width), action_offset))
+            frames, steps = _episode(source, episode, (height, width), action_offset)
+            writer.add_episode(frames, **steps)
             if progress:
                 progress(done, len(keep))
     return Path(out)
@@ -73,8 +83,9 @@ def convert(
 
 def _episode(
     source: EpisodeDataset, episode: int, size: tuple[int, int], offset: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """frames, actions, rewards, terminals of one episode, resized block by block and shifted."""
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Frames and the per-step arrays (actions, rewards, terminals, states as present) of one episode,
+    resized block by block and shifted."""
     length = int(source.lengths[episode])
     blocks, parts = [], []
     for start in range(0, length, BLOCK):
@@ -82,5 +93,4 @@ def _episode(
         blocks.append(resize_frames(part.pop("frames"), size))
         parts.append(part)
     frames = np.concatenate(blocks)[: length - offset]
-    steps = {key: np.concatenate([p[key] for p in parts])[offset:] for key in parts[0]}
-    return frames, steps["actions"], steps.get("rewards"), steps.get("terminals")
+    return frames, {key: np.concatenate([p[key] for p in parts])[offset:] for key in parts[0]}

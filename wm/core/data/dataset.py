@@ -1,7 +1,8 @@
 """EpisodeDataset: the one read interface over every accepted layout, and open_dataset.
 
 Conventions of ``read``: frames uint8 (t, C, H, W) channel-first; actions int64 (t,) or
-float32 (t, A); rewards float32 (t,) and terminals bool (t,) when the data has them.
+float32 (t, A); rewards float32 (t,), terminals bool (t,) and states float32 (t, S) (a per-step
+vector such as a robot's joint positions, ``spec.state_size`` = S) when the data has them.
 ``actions[t]`` is taken at ``frames[t]`` and produces ``frames[t + 1]``; ``rewards[t]``
 and ``terminals[t]`` are the outcome of that same step.
 """
@@ -41,7 +42,8 @@ class EpisodeDataset(ABC):
 
     @abstractmethod
     def all_steps(self, key: str) -> np.ndarray | None:
-        """Every step's ``actions``, ``rewards`` or ``terminals``, episodes concatenated (None when absent)."""
+        """Every step's ``actions``, ``rewards``, ``terminals`` or ``states``, episodes concatenated
+        (None when absent)."""
 
     @abstractmethod
     def storage(self) -> dict[str, str]:
@@ -70,20 +72,28 @@ class EpisodeDataset(ABC):
 
 
 def window_dict(
-    frames: np.ndarray, actions: np.ndarray, rewards: np.ndarray | None, terminals: np.ndarray | None
+    frames: np.ndarray, actions: np.ndarray, rewards: np.ndarray | None, terminals: np.ndarray | None,
+    states: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The dict ``read`` returns; optional entries only when present (arrays are copied)."""
     out = {"frames": frames, "actions": actions.copy()}
-    if rewards is not None:
-        out["rewards"] = rewards.copy()
-    if terminals is not None:
-        out["terminals"] = terminals.copy()
+    for key, values in (("rewards", rewards), ("terminals", terminals), ("states", states)):
+        if values is not None:
+            out[key] = values.copy()
     return out
 
 
-def open_dataset(path: str | Path) -> EpisodeDataset:
-    """Open an HDF5 file (any accepted layout) or a directory of per-episode .npz files, validating it."""
+def open_dataset(path: str | Path, camera: str | list[str] | None = None) -> EpisodeDataset:
+    """Open an HDF5 file (any accepted layout), a directory of per-episode .npz files or a LeRobot
+    dataset (a folder or ``hf://datasets/USER/NAME``; ``camera`` picks its video features), validating it."""
+    from wm.core.data.lerobot import is_lerobot, open_lerobot
+
+    if is_lerobot(path):
+        return open_lerobot(path, camera)
     path = Path(path).expanduser()
+    if camera:
+        raise WMError(f"{path}: a camera ({camera}) was asked for, but this is not a LeRobot dataset; "
+                      "expected data.camera only with LeRobot datasets")
     if not path.exists():
         raise WMError(f"{path}: no such file or directory; expected an HDF5 file or a folder of .npz episodes")
     if path.is_dir():

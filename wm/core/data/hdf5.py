@@ -1,11 +1,12 @@
 """Reader for HDF5 episode files: the canonical layout written by EpisodeWriter and the other accepted ones.
 
 Keys: ``frames`` (N,T,C,H,W) or (N,T,H,W,C), uint8 or float in [0, 255]; ``actions`` (N,T) integers
-or (N,T,A) floats; optional ``lengths`` (N,), ``rewards`` (N,T), ``terminals`` (N,T). Attributes
-``action_names``, ``fps``, ``num_actions`` and ``source`` are used when present. Frames stay on disk
-and are read window by window; the steps inside episodes of actions, rewards and terminals (a few
-bytes per step, padding dropped) are held in memory. Every key is opened through hdf5_guard (no
-other file is read) and its shape is checked against its stored bytes before anything is allocated.
+or (N,T,A) floats; optional ``lengths`` (N,), ``rewards`` (N,T), ``terminals`` (N,T), ``states``
+(N,T,S) floats. Attributes ``action_names``, ``fps``, ``num_actions`` and ``source`` are used when
+present. Frames stay on disk and are read window by window; the steps inside episodes of actions,
+rewards, terminals and states (a few bytes per step, padding dropped) are held in memory. Every key
+is opened through hdf5_guard (no other file is read) and its shape is checked against its stored
+bytes before anything is allocated.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Hdf5Episodes(EpisodeDataset):
         self._actions = steps.astype(np.int64 if kind == "discrete" else np.float32)
         self._rewards = self._optional(f, "rewards", (n, t), np.float32)
         self._terminals = self._optional(f, "terminals", (n, t), np.bool_)
+        self._states = self._optional(f, "states", (n, t), np.float32, vector=True)
         if frames.dtype != np.uint8:
             self._check_float_frames()
         attrs = f.attrs  # only the attributes wm uses are read
@@ -84,6 +86,7 @@ class Hdf5Episodes(EpisodeDataset):
             channels=int(channels), height=int(height), width=int(width), action_kind=kind,
             num_actions=num_actions, action_names=names, has_rewards=self._rewards is not None,
             has_terminals=self._terminals is not None, fps=float(fps) if fps is not None and fps > 0 else None,
+            state_size=0 if self._states is None else int(self._states.shape[1]),
         )
 
     def _required(self, f: Any, key: str) -> Any:
@@ -132,13 +135,23 @@ class Hdf5Episodes(EpisodeDataset):
                           f"expected values in [1, {t}] (T of 'frames')")
         return lengths.astype(np.int64)
 
-    def _optional(self, f: Any, key: str, shape: tuple[int, int], dtype: type) -> np.ndarray | None:
+    def _optional(
+        self, f: Any, key: str, shape: tuple[int, int], dtype: type, vector: bool = False
+    ) -> np.ndarray | None:
+        """``key`` of shape (N, T), or with ``vector`` (N, T, S) floats, as its steps inside episodes."""
         data = hdf5_guard.dataset(f, self.path, key)
         if data is None:
             return None
-        if not isinstance(data, _h5py().Dataset) or data.shape != shape:
-            found = f"shape {data.shape}" if isinstance(data, _h5py().Dataset) else "a group"
-            raise WMError(f"{self.path}: '{key}' has {found}; expected {shape} like 'actions'")
+        dataset = isinstance(data, _h5py().Dataset)
+        if vector:
+            fits = dataset and data.ndim == 3 and data.shape[:2] == shape and data.shape[2] >= 1 and \
+                np.issubdtype(data.dtype, np.floating)
+        else:
+            fits = dataset and data.shape == shape
+        if not fits:
+            found = "a group" if not dataset else f"shape {data.shape}" + (f" dtype {data.dtype}" if vector else "")
+            want = f"({shape[0]}, {shape[1]}, S) floats" if vector else f"{shape}"
+            raise WMError(f"{self.path}: '{key}' has {found}; expected {want} like 'actions'")
         values = self._steps(data, key)
         checks.finite(self.path, key, values)
         return values.astype(dtype)
@@ -179,10 +192,12 @@ class Hdf5Episodes(EpisodeDataset):
         steps = slice(self._offsets[episode] + start, self._offsets[episode] + stop)
         rewards = None if self._rewards is None else self._rewards[steps]
         terminals = None if self._terminals is None else self._terminals[steps]
-        return window_dict(frames, self._actions[steps], rewards, terminals)
+        states = None if self._states is None else self._states[steps]
+        return window_dict(frames, self._actions[steps], rewards, terminals, states)
 
     def all_steps(self, key: str) -> np.ndarray | None:
-        values = {"actions": self._actions, "rewards": self._rewards, "terminals": self._terminals}[key]
+        values = {"actions": self._actions, "rewards": self._rewards, "terminals": self._terminals,
+                  "states": self._states}[key]
         if values is None:
             return None
         view = values.view()  # the reader's own array, not a copy: read-only

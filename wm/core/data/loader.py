@@ -24,7 +24,7 @@ Batch = dict[str, torch.Tensor]
 
 class WindowBatches(IterableDataset):
     """Yields whole batches: frames uint8 (B, T, C, H, W), actions (B, T) int64 or (B, T, A) float32,
-    rewards float32 (B, T) and terminals bool (B, T) when the data has them."""
+    rewards float32 (B, T), terminals bool (B, T) and states float32 (B, T, S) when the data has them."""
 
     def __init__(
         self, dataset: EpisodeDataset, sampler: WindowSampler, batch_size: int, start_step: int,
@@ -54,14 +54,15 @@ class WindowBatches(IterableDataset):
 def make_loader(
     path: str | Path, *, seq_len: int, batch_size: int, seed: int, start_step: int = 0,
     episodes: Sequence[int] | None = None, num_workers: int = 0, image_size: int | tuple[int, int] | None = None,
-    rank: int = 0, world_size: int = 1,
+    rank: int = 0, world_size: int = 1, camera: str | Sequence[str] | None = None,
 ) -> Iterator[Batch]:
     """Infinite iterator of batches of windows of ``seq_len`` steps (see WindowBatches for shapes).
 
     ``episodes`` restricts sampling (e.g. to the training split); ``image_size`` (int or (H, W))
-    resizes frames that differ: area averaging to shrink, bilinear to enlarge.
+    resizes frames that differ: area averaging to shrink, bilinear to enlarge; ``camera``: the
+    video feature(s) of a LeRobot dataset (see ``open_dataset``).
     """
-    dataset = open_dataset(path)
+    dataset = open_dataset(path, camera)
     sampler = WindowSampler(dataset.lengths, seq_len, seed, episodes=episodes, rank=rank, world_size=world_size)
     size = parse_size(image_size)
     if size == (dataset.spec.height, dataset.spec.width):

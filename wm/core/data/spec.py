@@ -12,6 +12,7 @@ class DataSpec:
 
     Frames are (C, H, W) uint8 in [0, 255]. Discrete actions are ints in
     [0, num_actions); continuous actions are float vectors of size num_actions.
+    ``state_size`` > 0: every step also carries a float vector of that size (``states``).
     """
 
     channels: int
@@ -23,6 +24,7 @@ class DataSpec:
     has_rewards: bool = False
     has_terminals: bool = False
     fps: float | None = None
+    state_size: int = 0
 
     @property
     def discrete(self) -> bool:

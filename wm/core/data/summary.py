@@ -27,6 +27,7 @@ class Summary:
     pixel_range: tuple[int, int]
     action_counts: list[tuple[str, int]]  # discrete: (name, count) per action; continuous: empty
     action_range: tuple[float, float] | None  # continuous actions: min, max
+    state_range: tuple[float, float] | None  # states (spec.state_size values per step): min, max
     rewards: tuple[float, float, float] | None  # sum, min, max
     terminals: int | None  # number of terminal steps
     disk_bytes: int
@@ -50,6 +51,7 @@ def summarize(dataset: EpisodeDataset) -> Summary:
         counts = [(spec.action_name(a), int(n)) for a, n in enumerate(per_action)]
     else:
         action_range = (float(actions.min()), float(actions.max()))
+    states = dataset.all_steps("states") if spec.state_size else None
     rewards = dataset.all_steps("rewards")
     terminals = dataset.all_steps("terminals")
     return Summary(
@@ -57,6 +59,7 @@ def summarize(dataset: EpisodeDataset) -> Summary:
         lengths=(int(dataset.lengths.min()), float(np.median(dataset.lengths)), int(dataset.lengths.max())),
         storage=dataset.storage(), pixel_range=(min(r[0] for r in ranges), max(r[1] for r in ranges)),
         action_counts=counts, action_range=action_range,
+        state_range=None if states is None else (float(states.min()), float(states.max())),
         rewards=None if rewards is None else (float(rewards.sum()), float(rewards.min()), float(rewards.max())),
         terminals=None if terminals is None else int(terminals.sum()), disk_bytes=dataset.disk_bytes(),
         raw_frame_bytes=dataset.total_steps * spec.channels * spec.height * spec.width,

@@ -2,8 +2,9 @@
 
 Layout: ``frames`` uint8 (N, Tmax, C, H, W) chunked (1, k, C, H, W) and compressed, ``actions``
 (N, Tmax) int64 or (N, Tmax, A) float32, ``lengths`` (N,), optional ``rewards`` float32 and
-``terminals`` bool (N, Tmax). Chunks past an episode's end are never written, so shorter episodes
-cost no padding on disk. Attributes: format, format_version, action_kind, num_actions,
+``terminals`` bool (N, Tmax), optional ``states`` float32 (N, Tmax, S) (a per-step vector such as a
+robot's joint positions, written when ``spec.state_size`` > 0). Chunks past an episode's end are
+never written, so shorter episodes cost no padding on disk. Attributes: format, format_version, action_kind, num_actions,
 action_names, fps, source. The file is built under a temporary name in the same folder and
 fsynced and renamed at ``close`` (``wm.core.files.replace_durably``); on error (or ``abort``) nothing is left behind.
 """
@@ -79,6 +80,8 @@ class EpisodeWriter(AtomicWriter):
             self._steps["rewards"] = self._step_dataset("rewards", (), np.float32)
         if spec.has_terminals:
             self._steps["terminals"] = self._step_dataset("terminals", (), np.bool_)
+        if spec.state_size:
+            self._steps["states"] = self._step_dataset("states", (spec.state_size,), np.float32)
         attrs = self._file.attrs
         attrs.update(format=FORMAT, format_version=FORMAT_VERSION, action_kind=spec.action_kind,
                      num_actions=spec.num_actions, source=source, fps=float(spec.fps or 0.0))
@@ -94,15 +97,16 @@ class EpisodeWriter(AtomicWriter):
 
     def add_episode(
         self, frames: np.ndarray, actions: np.ndarray, rewards: np.ndarray | None = None,
-        terminals: np.ndarray | None = None,
+        terminals: np.ndarray | None = None, states: np.ndarray | None = None,
     ) -> None:
-        """Append one episode: frames uint8 (T, C, H, W), actions (T,) or (T, A), rewards/terminals (T,)."""
+        """Append one episode: frames uint8 (T, C, H, W), actions (T,) or (T, A), rewards/terminals (T,),
+        states (T, S)."""
         spec = self.spec
         steps = len(frames)
         if frames.dtype != np.uint8 or frames.shape[1:] != (spec.channels, spec.height, spec.width) or steps == 0:
             raise ValueError(f"frames {frames.shape} {frames.dtype}; expected uint8 (T>0, "
                              f"{spec.channels}, {spec.height}, {spec.width})")
-        values = {"actions": actions, "rewards": rewards, "terminals": terminals}
+        values = {"actions": actions, "rewards": rewards, "terminals": terminals, "states": states}
         for key, array in values.items():
             if (array is None) != (key not in self._steps):
                 raise ValueError(f"{key} {'missing' if array is None else 'given'}; the spec says otherwise")

@@ -4,7 +4,8 @@
                                   "spec": DataSpec facts (frame size, action count and names, ...),
                                   "config": the resolved Config, "evaluation": optional results}
     model.safetensors            the model's state_dict
-    context.safetensors          a few context clips: frames uint8 (K, T, C, H, W), actions (K, T[, A])
+    context.safetensors          a few context clips: frames uint8 (K, T, C, H, W), actions (K, T[, A]),
+                                 states float32 (K, T, S) for a model with a state vector
     README.md, sample.gif        the model card and its sample rollout (written by wm.core.hub.card)
     training_state.safetensors   optional (--include-training-state): optimizer, scheduler, RNG tensors
     training_state.json          optional: the rest of the training state, see wm.core.hub.state

@@ -1,7 +1,8 @@
 """Where imagination starts: context clips from a checkpoint, or windows of a dataset.
 
-A context is T observed frames uint8 (T, C, H, W) and the T-1 actions between them.
-A dataset window also carries what really followed: the recorded actions and frames.
+A context is T observed frames uint8 (T, C, H, W) and the T-1 actions between them, with the
+T state vectors float32 (T, S) recorded with the frames when the model reads them.
+A dataset window also carries what really followed: the recorded actions, frames and states.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ class Context:
     source: str
     next_actions: np.ndarray | None = None  # (N[, A]) recorded from the last context frame on
     next_frames: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1, 1), np.uint8))  # (N, C, H, W) truth
+    states: np.ndarray | None = None  # (T, S) with the frames, for a model with a state vector
+    next_states: np.ndarray | None = None  # (N, S) recorded with next_frames
 
 
-def checkpoint_clips(checkpoint: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
-    """The checkpoint's clips: frames uint8 (K, T, C, H, W) and actions (K, T[, A])."""
+def checkpoint_clips(checkpoint: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The checkpoint's clips: frames uint8 (K, T, C, H, W), actions (K, T[, A]) and, for a model with a
+    state vector, states float32 (K, T, S) (else None)."""
     clips = checkpoint.context
     if "frames" not in clips or len(clips["frames"]) == 0:
         raise WMError("checkpoint holds no context clips; pass --data FILE to take the context from a dataset")
@@ -39,7 +43,17 @@ def checkpoint_clips(checkpoint: Checkpoint) -> tuple[np.ndarray, np.ndarray]:
         raise WMError(
             f"checkpoint context: actions {found} do not match frames {tuple(frames.shape)} (expected (K, T[, A]))"
         )
-    return frames, actions
+    size = checkpoint.spec.state_size
+    if not size:
+        return frames, actions, None
+    states = np.asarray(clips["states"], dtype=np.float32) if "states" in clips else None
+    if states is None or states.shape != (*frames.shape[:2], size):
+        found = None if states is None else tuple(states.shape)
+        raise WMError(
+            f"checkpoint context: states {found} do not match frames {tuple(frames.shape)} "
+            f"(expected (K, T, {size}): the model reads a state vector; pass --data FILE with 'states')"
+        )
+    return frames, actions, states
 
 
 def default_context_length(checkpoint: Checkpoint) -> int:
@@ -49,7 +63,7 @@ def default_context_length(checkpoint: Checkpoint) -> int:
 
 def checkpoint_context(checkpoint: Checkpoint, clip: int, length: int | None = None) -> Context:
     """The last ``length`` frames (default: all) of stored clip ``clip``."""
-    frames, actions = checkpoint_clips(checkpoint)
+    frames, actions, states = checkpoint_clips(checkpoint)
     count, stored = frames.shape[:2]
     length = stored if length is None else length
     if not 0 <= clip < count:
@@ -61,17 +75,23 @@ def checkpoint_context(checkpoint: Checkpoint, clip: int, length: int | None = N
         frames=frames[clip, first:],
         actions=actions[clip, first : stored - 1],
         source=f"checkpoint clip {clip} ({length} frames)",
+        states=None if states is None else states[clip, first:],
     )
 
 
 def check_compatible(data: DataSpec, model: DataSpec, path: str | Path) -> None:
-    """Raise WMError when a dataset's frames or actions cannot feed the model."""
+    """Raise WMError when a dataset's frames, actions or state vectors cannot feed the model."""
     if data.channels != model.channels:
         raise WMError(f"{path}: frames have {data.channels} channels, the model expects {model.channels}")
     if data.action_kind != model.action_kind:
         raise WMError(f"{path}: actions are {data.action_kind}, the model takes {model.action_kind} actions")
     if (data.num_actions > model.num_actions) if data.discrete else (data.num_actions != model.num_actions):
         raise WMError(f"{path}: {data.num_actions} actions, the model takes {model.num_actions}")
+    if model.state_size and data.state_size != model.state_size:
+        raise WMError(
+            f"{path}: 'states' has {data.state_size or 'no'} values per step (state_size {data.state_size}), "
+            f"the model reads and predicts a state vector of state_size {model.state_size}"
+        )
 
 
 def read_window(dataset, spec: DataSpec, episode: int, start: int, stop: int) -> dict[str, np.ndarray]:  # noqa: ANN001
@@ -105,4 +125,6 @@ def dataset_context(path: str | Path, spec: DataSpec, *, episode: int, start: in
         source=f"{path} episode {episode}, frames {start}..{start + length - 1}",
         next_actions=window["actions"][length - 1 : length - 1 + steps],
         next_frames=window["frames"][length:],
+        states=window["states"][:length] if spec.state_size else None,
+        next_states=window["states"][length:] if spec.state_size else None,
     )

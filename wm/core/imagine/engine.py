@@ -32,8 +32,9 @@ class ImaginationEngine:
     """Holds a model's belief state and steps it forward one action (or H actions) at a time.
 
     Shapes (B batch, T context length, H horizon, A action size):
-    ``reset(frames uint8 (B, T, C, H, W), actions (B, T-1[, A]))`` -> float frame (B, C, H, W);
-    ``step(actions (B[, A]))`` -> (B, C, H, W); ``rollout(actions (B, H[, A]))`` -> (B, H, C, H, W).
+    ``reset(frames uint8 (B, T, C, H, W), actions (B, T-1[, A]), states (B, T, S) for a model with a
+    state vector)`` -> float frame (B, C, H, W); ``step(actions (B[, A]))`` -> (B, C, H, W);
+    ``rollout(actions (B, H[, A]))`` -> (B, H, C, H, W); ``imagine`` the same with every output.
     Frames are float in [0, 1]. After each step ``rewards`` and ``continues`` (B,) hold the
     heads' predictions for the last frame, or None when the model has no such head.
     ``fast_decode=True`` opts into the model's faster, slightly inexact decoding where its family
@@ -54,8 +55,12 @@ class ImaginationEngine:
         self.continues: torch.Tensor | None = None
 
     @torch.inference_mode()
-    def reset(self, frames: torch.Tensor | np.ndarray, actions: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Observe a context clip; returns the model's picture of its last frame (B, C, H, W)."""
+    def reset(
+        self, frames: torch.Tensor | np.ndarray, actions: torch.Tensor | np.ndarray,
+        states: torch.Tensor | np.ndarray | None = None,
+    ) -> torch.Tensor:
+        """Observe a context clip (with its state vectors, which a model that reads them needs); returns
+        the model's picture of its last frame (B, C, H, W)."""
         frames = torch.as_tensor(frames).to(self.device)
         spec = self.spec
         if frames.ndim != 5 or tuple(frames.shape[2:]) != (spec.channels, spec.height, spec.width):
@@ -64,7 +69,8 @@ class ImaginationEngine:
                 f"found {tuple(frames.shape)}"
             )
         actions = self._actions(actions, frames.shape[:1] + (frames.shape[1] - 1,))
-        self.state = self.model.observe(frames, actions)
+        states = None if states is None else torch.as_tensor(states).to(self.device, torch.float32)
+        self.state = self.model.observe(frames, actions, states)
         self.batch = frames.shape[0]
         self.rewards = self.continues = None
         return self.model.decode(self.state)
@@ -80,19 +86,34 @@ class ImaginationEngine:
     @torch.inference_mode()
     def rollout(self, actions: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Take H actions per batch row, (B, H[, A]); returns the imagined frames (B, H, C, H, W)."""
-        return self._advance(actions, decode=True).frames
+        return self.imagine(actions).frames
+
+    @torch.inference_mode()
+    def imagine(self, actions: torch.Tensor | np.ndarray) -> Imagined:
+        """Take H actions per batch row, (B, H[, A]); returns every output of the H steps (frames as
+        ``rollout``'s, the heads' predictions and state vectors where the model has them)."""
+        return self._advance(actions, decode=True)
 
     @torch.inference_mode()
     def frames_at(self, actions: torch.Tensor | np.ndarray, horizons: list[int]) -> torch.Tensor:
         """Take ``horizons[-1]`` actions per row, (B, H[, A]); returns only the frames at ``horizons``
         (1-based, increasing), (B, K, C, H, W), the ones rollout returns there, decoding no other step."""
+        return self.predict_at(actions, horizons)[0]
+
+    @torch.inference_mode()
+    def predict_at(
+        self, actions: torch.Tensor | np.ndarray, horizons: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``frames_at``, and the predicted state vectors at ``horizons`` (B, K, S) (None without them)."""
         actions = torch.as_tensor(actions)
-        frames, done = [], 0
+        frames, states, done = [], [], 0
         for horizon in horizons:
-            self._advance(actions[:, done:horizon], decode=False)
+            imagined = self._advance(actions[:, done:horizon], decode=False)
             frames.append(self.model.decode(self.state))
+            if imagined.states is not None:
+                states.append(imagined.states[:, -1])
             done = horizon
-        return torch.stack(frames, 1)
+        return torch.stack(frames, 1), torch.stack(states, 1) if states else None
 
     def _advance(self, actions: torch.Tensor | np.ndarray, decode: bool) -> Imagined:
         """Imagine from the current state with actions (B, H[, A]) and keep the new state and heads."""

@@ -29,8 +29,8 @@ from wm.core.models.base import WorldModelBase
 class ImaginedEnv(gym.Env):
     """``ImaginedEnv("runs/pong/checkpoints/final.pt")`` or ``ImaginedEnv(model, clips=(frames, actions))``.
 
-    ``clips``: frames uint8 (K, T, C, H, W) and actions (K, T[, A]); taken from the
-    checkpoint when ``model`` is a MODEL reference.
+    ``clips``: frames uint8 (K, T, C, H, W), actions (K, T[, A]) and, for a model with a state vector,
+    states (K, T, S) as a third item; taken from the checkpoint when ``model`` is a MODEL reference.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
@@ -38,7 +38,7 @@ class ImaginedEnv(gym.Env):
     def __init__(
         self,
         model: WorldModelBase | str | Path,
-        clips: tuple[np.ndarray, np.ndarray] | None = None,
+        clips: tuple[np.ndarray, ...] | None = None,
         render_mode: str | None = None,
         device: str = "cpu",
     ) -> None:
@@ -51,6 +51,7 @@ class ImaginedEnv(gym.Env):
             raise ValueError("ImaginedEnv: pass clips=(frames, actions) along with a model object")
         self.engine = ImaginationEngine(model, device)
         self.frames, self.actions = np.asarray(clips[0], dtype=np.uint8), np.asarray(clips[1])
+        self.states = clips[2] if len(clips) > 2 else None
         spec = model.spec
         self.observation_space = spaces.Box(0, 255, (spec.height, spec.width, spec.channels), np.uint8)
         if spec.discrete:
@@ -66,7 +67,8 @@ class ImaginedEnv(gym.Env):
         clip = int(self.np_random.integers(len(self.frames)))
         length = self.frames.shape[1]
         with self._seeded():
-            frame = self.engine.reset(self.frames[clip : clip + 1], self.actions[clip : clip + 1, : length - 1])
+            states = None if self.states is None else self.states[clip : clip + 1]
+            frame = self.engine.reset(self.frames[clip : clip + 1], self.actions[clip : clip + 1, : length - 1], states)
         self._observation = self._to_observation(frame)
         return self._observation, {"clip": clip}
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wm.core.imagine.report import METHODS, MOVING_RULE
+from wm.core.imagine.report import METHODS, MOVING_RULE, STATE_METRIC
 
 QUALITY = (("PSNR dB", "psnr", 2), ("moving PSNR dB", "moving_psnr", 2), ("MSE", "mse", 5), ("SSIM", "ssim", 4))
+STATE = ("state MSE", STATE_METRIC, 4)  # a column of its own where the model predicts a state vector
 ACTIONS = (
     ("moving pixels", "truth/moving_fraction", 4),
     ("action gap dB (moving)", "action_gap/moving_psnr", 2),
@@ -33,13 +34,15 @@ class TextTable:
 
 
 def eval_tables(flat: dict[str, float]) -> list[TextTable]:
-    """The quality table (per horizon and method), then the actions table where it was measured."""
+    """The quality table (per horizon and method; the state vector's error too where it was measured),
+    then the actions table where it was measured."""
     steps = _horizons(flat, METHODS)
     present = [m for m in METHODS if any(f"{m}/mse@{h}" in flat for h in steps)]
+    columns = QUALITY + ((STATE,) if _has_states(flat) else ())
     quality = TextTable(
         "held-out imagination (open loop)",
-        ["horizon", "method", *(name for name, _, _ in QUALITY)],
-        [[str(h), m, *(cell(flat, f"{m}/{metric}", h, d) for _, metric, d in QUALITY)] for h in steps for m in present],
+        ["horizon", "method", *(name for name, _, _ in columns)],
+        [[str(h), m, *(cell(flat, f"{m}/{metric}", h, d) for _, metric, d in columns)] for h in steps for m in present],
         [m == "model" for _ in steps for m in present],
     )
     at = sorted({h for key in flat for h in _at(key, ("action_gap", "action_spread", "truth"))})
@@ -99,10 +102,16 @@ def notes(flat: dict[str, float]) -> str:
     windows = f"{int(flat['windows'])} held-out windows" + (f" from {episodes} episode(s)" if episodes else "")
     shared = 0 < episodes < flat["windows"]
     caveat = " (windows share episodes, so the intervals understate the uncertainty)" if shared else ""
+    state = "; state MSE: squared error per state value, in standard deviations of the training data's states"
     return (
         f"{windows}; PSNR from the MSE pooled over windows; moving pixels: "
-        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{caveat}{held if spread else ''}."
+        f"{MOVING_RULE}; [low, high]: 95% bootstrap interval over windows{caveat}{held if spread else ''}"
+        f"{state if _has_states(flat) else ''}."
     )
+
+
+def _has_states(flat: dict[str, float]) -> bool:
+    return any(f"/{STATE_METRIC}@" in key for key in flat)
 
 
 def _horizons(flat: dict[str, float], methods: tuple[str, ...]) -> list[int]:

@@ -14,7 +14,11 @@ Figures per horizon h (the h-th imagined frame), frames in [0, 1], for each meth
   true frame h differs from the last context frame in any channel (exact: frames are uint8), all
   channels of them; pooled: squared errors summed over every window's moving pixels / the number
   of their pixel values. Copy-last is wrong exactly there. NaN (JSON null) when nothing moves;
-- ``ssim``: mean over windows (torchmetrics, data_range 1).
+- ``ssim``: mean over windows (torchmetrics, data_range 1);
+- ``state_mse`` (when the model reads and predicts a state vector, ``spec.state_size`` > 0): the
+  squared error of the predicted state vector at step h, each dimension divided by the standard
+  deviation of the training data's states (the model's ``state_norm``), pooled over windows and
+  values; copy-last repeats the last context step's recorded state.
 Beside them (as method/metric): ``truth/moving_fraction`` (the share of pixels that move) and
 ``truth/change`` (mean |frame h - last context frame|: the true change, to read the spread
 against); ``action_gap/moving_psnr`` (model minus shuffled_actions, dB); ``action_spread`` and
@@ -57,11 +61,13 @@ def evaluate(
     device: str | torch.device = "cpu",
     spread_steps: int | None = None,
     spread_actions: int = MAX_ACTIONS,
+    camera: str | list[str] | None = None,
 ) -> EvalReport:
     """Score ``episodes`` windows of ``dataset_path`` (restricted to ``episode_indices`` when given).
 
     ``spread_steps``: how long each action is held for the counterfactual spread (default: the
-    largest horizon; 0: no spread); ``spread_actions``: at most this many actions held.
+    largest horizon; 0: no spread); ``spread_actions``: at most this many actions held; ``camera``:
+    the video feature(s) of a LeRobot dataset (see ``open_dataset``).
     """
     from wm.core.data.dataset import open_dataset
 
@@ -73,7 +79,7 @@ def evaluate(
             f"spread steps {spread_steps}, spread actions {spread_actions}"
         )
     horizons = sorted(set(horizons))
-    dataset = open_dataset(dataset_path)
+    dataset = open_dataset(dataset_path, camera)
     check_compatible(dataset.spec, model.spec, dataset_path)
     rng = np.random.default_rng(seed)
     held = action_set(model.spec, dataset.all_steps("actions"), spread_actions)
@@ -90,16 +96,18 @@ def evaluate(
             batch = [read_window(dataset, model.spec, e, s, s + need) for e, s in windows[first : first + BATCH]]
             frames = torch.from_numpy(np.stack([w["frames"] for w in batch]))
             actions = np.stack([w["actions"] for w in batch])
-            scores = _scores(engine, frames, actions, context, horizons, rng)
+            states = torch.from_numpy(np.stack([w["states"] for w in batch])) if model.spec.state_size else None
+            scores = _scores(engine, frames, actions, states, context, horizons, rng)
             if spread_at:
+                seen = None if states is None else states[:, :context]
                 scores["spread"], scores["sampling"] = futures_spread(
-                    engine, frames[:, :context], actions[:, : context - 1], held, spread_at
+                    engine, frames[:, :context], actions[:, : context - 1], held, spread_at, seen
                 )
             for key, value in scores.items():
                 parts.setdefault(key, []).append(value)
     sums = {key: np.concatenate(value) for key, value in parts.items()}
     pixels = model.spec.channels * model.spec.height * model.spec.width
-    results = _figures(sums, horizons, spread_at, pixels, seed)
+    results = _figures(sums, horizons, spread_at, pixels, model.spec.state_size, seed)
     return EvalReport(
         type(model).__name__, str(dataset_path), context, horizons, seed, windows, results,
         spread_steps, held.labels if spread_at else [], held.note if spread_at else "",
@@ -132,18 +140,22 @@ def _scores(
     engine: ImaginationEngine,
     frames: torch.Tensor,
     actions: np.ndarray,
+    states: torch.Tensor | None,
     context: int,
     horizons: list[int],
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Per-window sums (B, len(horizons)) of one batch: ``{method}/sse``, ``/moving_sse``, ``/ssim``,
-    ``moving`` (moving pixel values) and ``change`` (mean |truth - last context frame|)."""
+    ``moving`` (moving pixel values) and ``change`` (mean |truth - last context frame|); with ``states``
+    (B, T, S), ``{method}/state_sse``."""
     future = actions[:, context - 1 : context - 1 + horizons[-1]]
     shuffled = np.stack([row[rng.permutation(len(row))] for row in future])
     count = len(frames)
     # true and shuffled actions share one pass: the context is observed twice, side by side
-    engine.reset(frames[:, :context].repeat(2, 1, 1, 1, 1), np.concatenate([actions[:, : context - 1]] * 2))
-    imagined = engine.frames_at(np.concatenate([future, shuffled]), horizons).cpu()
+    seen = None if states is None else states[:, :context].repeat(2, 1, 1)
+    engine.reset(frames[:, :context].repeat(2, 1, 1, 1, 1), np.concatenate([actions[:, : context - 1]] * 2), seen)
+    imagined, predicted = engine.predict_at(np.concatenate([future, shuffled]), horizons)
+    imagined = imagined.cpu()
     truth8, last8 = frames[:, context:][:, torch.tensor(horizons) - 1], frames[:, context - 1]
     mask = moving_mask(truth8, last8)
     truth, last = truth8.float() / 255, (last8.float() / 255)[:, None].expand_as(truth8)
@@ -155,7 +167,21 @@ def _scores(
     for method, prediction in predictions.items():
         for key, value in frame_scores(prediction, truth, mask).items():
             out[f"{method}/{key}"] = value
+    if predicted is not None:  # states are given exactly when the model predicts them
+        true_states = states[:, context:][:, torch.tensor(horizons) - 1]
+        guesses = {
+            "model": predicted[:count], "copy_last": states[:, context - 1 : context], "shuffled_actions": predicted[count:]
+        }
+        std = engine.model.get_module("state_norm").std
+        for method, guess in guesses.items():
+            out[f"{method}/state_sse"] = state_sse(guess.cpu(), true_states, std.cpu())
     return out
+
+
+def state_sse(predictions: torch.Tensor, truth: torch.Tensor, std: torch.Tensor) -> np.ndarray:
+    """Per-window sums (B, K) of squared errors of state vectors: predictions (B, K or 1, S) against the
+    truth (B, K, S), each dimension divided by ``std`` (S,)."""
+    return (((predictions.float() - truth.float()) / std) ** 2).sum(-1).double().numpy()
 
 
 def moving_mask(truth: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
@@ -182,7 +208,7 @@ def frame_scores(predictions: torch.Tensor, truth: torch.Tensor, mask: torch.Ten
 
 
 def _figures(
-    sums: dict[str, np.ndarray], horizons: list[int], spread_at: list[int], pixels: int, seed: int
+    sums: dict[str, np.ndarray], horizons: list[int], spread_at: list[int], pixels: int, state_size: int, seed: int
 ) -> list[dict[str, Any]]:
     """Long-format rows {"method", "metric", "horizon", "value", "low", "high"} of every figure."""
     draws = resample(len(sums["moving"]), seed)
@@ -205,6 +231,8 @@ def _figures(
         add(method, "moving_mse", horizons, moving[method])
         add(method, "moving_psnr", horizons, lambda idx, m=moving[method]: psnr(m(idx)))
         add(method, "ssim", horizons, pooled(sums[f"{method}/ssim"], ones))
+        if f"{method}/state_sse" in sums:
+            add(method, "state_mse", horizons, pooled(sums[f"{method}/state_sse"], ones * state_size))
     add("truth", "moving_fraction", horizons, pooled(sums["moving"], full))
     add("truth", "change", horizons, pooled(sums["change"], ones))
     gap = lambda idx: psnr(moving["model"](idx)) - psnr(moving["shuffled_actions"](idx))  # noqa: E731

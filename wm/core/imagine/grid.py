@@ -69,5 +69,5 @@ def each_action_video(
 def imagine_alone(engine: ImaginationEngine, context: Context, actions: np.ndarray, seed: int) -> torch.Tensor:
     """Observe ``context`` and imagine ``actions`` (H[, A]) as a batch of one from ``seed``: (H, C, H, W)."""
     torch.manual_seed(seed)
-    engine.reset(context.frames[None], context.actions[None])
+    engine.reset(context.frames[None], context.actions[None], None if context.states is None else context.states[None])
     return engine.rollout(actions[None])[0]

@@ -47,7 +47,8 @@ class PlayStats:
 class PlaySession:
     """The state of one play window: engine, context clips, held keys, HUD, optional recording.
 
-    ``clips``: frames uint8 (K, T, C, H, W) and actions (K, T[, A]); each reset observes a
+    ``clips``: frames uint8 (K, T, C, H, W), actions (K, T[, A]) and, for a model with a state vector,
+    states (K, T, S) (``checkpoint_clips``); each reset observes a
     clip drawn with ``seed``'s generator (a different one when K > 1). Or a dataset ``Context``:
     every reset observes it, and the HUD scores the imagination against what followed it.
     """
@@ -55,7 +56,7 @@ class PlaySession:
     def __init__(
         self,
         engine: ImaginationEngine,
-        clips: tuple[np.ndarray, np.ndarray] | Context,
+        clips: tuple[np.ndarray, ...] | Context,
         *,
         scale: int = 4,
         fps: float = 15,
@@ -64,7 +65,11 @@ class PlaySession:
     ) -> None:
         self.engine = engine
         self.truth = Recording(clips) if isinstance(clips, Context) else None
-        self.frames, self.actions = (clips.frames[None], clips.actions[None]) if isinstance(clips, Context) else clips
+        if isinstance(clips, Context):
+            states = None if clips.states is None else clips.states[None]
+            clips = (clips.frames[None], clips.actions[None], states)
+        self.frames, self.actions = clips[0], clips[1]
+        self.states = clips[2] if len(clips) > 2 else None
         self.keymap = KeyMap(engine.spec)
         self.scale, self.fps = scale, fps
         self.rng = np.random.default_rng(seed)
@@ -104,7 +109,8 @@ class PlaySession:
         else:  # a different clip
             self.clip = (self.clip + int(self.rng.integers(1, count))) % count
         clip = slice(self.clip, self.clip + 1)
-        frame = self.engine.reset(self.frames[clip], self.actions[clip, : length - 1])
+        states = None if self.states is None else self.states[clip]
+        frame = self.engine.reset(self.frames[clip], self.actions[clip, : length - 1], states)
         self.picture = to_pictures(frame)[0]
         self.steps = self.matched = 0
         self.score = None
@@ -195,7 +201,7 @@ class PlaySession:
 
 def play(
     engine: ImaginationEngine,
-    clips: tuple[np.ndarray, np.ndarray] | Context,
+    clips: tuple[np.ndarray, ...] | Context,
     *,
     scale: int = 4,
     fps: float = 15,

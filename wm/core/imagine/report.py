@@ -23,6 +23,7 @@ METHODS = ("model", "copy_last", "shuffled_actions")
 METRICS = ("mse", "psnr", "moving_mse", "moving_psnr", "ssim")
 VERSION = 2
 MOVING_RULE = "pixels whose true frame differs from the last context frame in any channel"
+STATE_METRIC = "state_mse"  # with a state vector: squared error per value in training-data standard deviations
 LINES = {"model": "-", "copy_last": ":", "shuffled_actions": "--"}  # overlapping lines stay visible
 PLOTTED = ("psnr", "moving_psnr", "ssim")
 BOUNDS = ("value", "low", "high")
@@ -83,7 +84,7 @@ class EvalReport:
             "num_episodes": len({e for e, _ in self.windows}),
             "windows": [{"episode": e, "start": s} for e, s in self.windows],
             "methods": list(METHODS),
-            "metrics": list(METRICS),
+            "metrics": [*METRICS, *([STATE_METRIC] if any(r["metric"] == STATE_METRIC for r in self.results) else [])],
             "moving_pixels": MOVING_RULE,
             "interval": {"level": LEVEL, "resamples": RESAMPLES, "method": "percentile bootstrap over windows"},
             "spread": {"steps": self.spread_steps, "actions": list(self.spread_actions), "chosen": self.spread_note},

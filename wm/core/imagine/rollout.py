@@ -5,6 +5,9 @@ Output: N pictures, one per imagined step (the context itself is not repeated). 
 ``compare`` every picture is [real | imagined ...] side by side, each under a label row
 ("real #5", "imagined #5  LEFT"), where real frame t is what the recorded action t produced.
 With ``each_action`` the picture is the per-action grid of ``grid.py`` instead.
+A model with a state vector (``spec.state_size`` = S > 0) observes the context's states, and beside
+the video (not with ``each_action``) the states it predicts are written as ``NAME.states.npy``:
+float32 (B, N, S), future b's state vector after imagined step n, in the data's units.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch
 from wm.core.checkpoint import Checkpoint
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
+from wm.core.files import atomic_path
 from wm.core.imagine.actions import action_label, parse_actions
 from wm.core.imagine.context import Context, checkpoint_context, dataset_context, default_context_length
 from wm.core.imagine.engine import ImaginationEngine
@@ -53,6 +57,7 @@ class RolloutResult:
     steps: int
     batch: int
     seconds: float  # spent imagining (observe + imagine + decode)
+    states: Path | None = None  # the predicted state vectors (B, N, S), for a model with a state vector
 
     @property
     def frames_per_second(self) -> float:
@@ -70,13 +75,22 @@ def run_rollout(
         held_actions(spec, options.steps)  # a continuous or too large action space fails before any reading
     context = _context(checkpoint, spec, options)
     engine = ImaginationEngine(model, device)
+    states = None
     with torch.random.fork_rng(devices=[]):
         if options.each_action:
             video, batch, seconds = each_action_video(engine, context, options.steps, options.scale, options.seed)
         else:
-            video, batch, seconds = _imagine(engine, context, spec, options)
+            video, batch, seconds, states = _imagine(engine, context, spec, options)
     write_video(options.output, video, options.fps)
-    return RolloutResult(options.output, context.source, options.steps, batch, seconds)
+    written = None if states is None else write_states(options.output.with_suffix(".states.npy"), states)
+    return RolloutResult(options.output, context.source, options.steps, batch, seconds, written)
+
+
+def write_states(path: Path, states: np.ndarray) -> Path:
+    """Write predicted state vectors float32 (B, N, S) as .npy (atomic)."""
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        np.save(handle, states.astype(np.float32))
+    return path
 
 
 def _context(checkpoint: Checkpoint, spec: DataSpec, options: RolloutOptions) -> Context:
@@ -98,19 +112,22 @@ def _context(checkpoint: Checkpoint, spec: DataSpec, options: RolloutOptions) ->
 
 def _imagine(
     engine: ImaginationEngine, context: Context, spec: DataSpec, options: RolloutOptions
-) -> tuple[np.ndarray, int, float]:
-    """(video, futures imagined, seconds imagining) for ``--actions`` over ``--batch`` futures."""
+) -> tuple[np.ndarray, int, float, np.ndarray | None]:
+    """(video, futures imagined, seconds imagining, predicted states (B, N, S) or None) for ``--actions``
+    over ``--batch`` futures."""
     text = options.actions or ("data" if options.compare else "random")
     rng = np.random.default_rng(options.seed)
     actions = parse_actions(text, spec, steps=options.steps, batch=options.batch, rng=rng, recorded=context.next_actions)
     frames = np.repeat(context.frames[None], options.batch, axis=0)
     torch.manual_seed(options.seed)
     began = time.perf_counter()
-    engine.reset(frames, np.repeat(context.actions[None], options.batch, axis=0))
-    imagined = engine.rollout(actions)
+    states = None if context.states is None else np.repeat(context.states[None], options.batch, axis=0)
+    engine.reset(frames, np.repeat(context.actions[None], options.batch, axis=0), states)
+    imagined = engine.imagine(actions)
     seconds = time.perf_counter() - began
-    video = _compose(upscale(to_pictures(imagined), options.scale), context, actions, spec, options)
-    return video, options.batch, seconds
+    video = _compose(upscale(to_pictures(imagined.frames), options.scale), context, actions, spec, options)
+    predicted = None if imagined.states is None else imagined.states.cpu().numpy()
+    return video, options.batch, seconds, predicted
 
 
 def _checked(options: RolloutOptions) -> RolloutOptions:

@@ -25,7 +25,8 @@ def save_sample(
 ) -> Path:
     """Write a GIF/MP4 of K clips side by side: their T real frames, then ``steps`` imagined ones.
 
-    ``clips``: ``frames`` uint8 (K, T, C, H, W) and optionally ``actions`` (K, T'[, A]).
+    ``clips``: ``frames`` uint8 (K, T, C, H, W), optionally ``actions`` (K, T'[, A]) and, for a model
+    with a state vector, ``states`` (K, T, S) recorded with the frames.
     Actions ``[:T-1]`` join the context frames; the recorded ``actions[T-1:]`` drive the
     imagination as far as they go, uniform random actions (seeded by ``seed``) after that.
     Every picture carries a label row: "real #2" or "imagined #9". The global torch RNG is
@@ -42,7 +43,7 @@ def save_sample(
     engine = ImaginationEngine(model, device=next(model.parameters()).device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        engine.reset(frames, needed[:, : length - 1])
+        engine.reset(frames, needed[:, : length - 1], clips.get("states"))
         imagined = engine.rollout(needed[:, length - 1 :])
     model.train(was_training)
     video = np.concatenate([to_pictures(frames), to_pictures(imagined)], axis=1)  # (K, T + steps, H, W, 3)

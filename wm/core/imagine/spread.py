@@ -51,16 +51,23 @@ def action_set(spec: DataSpec, recorded: np.ndarray, limit: int = MAX_ACTIONS) -
 
 
 def futures_spread(
-    engine: ImaginationEngine, frames: torch.Tensor, actions: np.ndarray, held: ActionSet, horizons: list[int]
+    engine: ImaginationEngine,
+    frames: torch.Tensor,
+    actions: np.ndarray,
+    held: ActionSet,
+    horizons: list[int],
+    states: torch.Tensor | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(spread, sampling) per window and horizon, each (B, len(horizons)).
 
-    ``frames`` uint8 (B, T, C, H, W) and ``actions`` (B, T-1[, A]) are the contexts; every
+    ``frames`` uint8 (B, T, C, H, W), ``actions`` (B, T-1[, A]) and, for a model with a state vector,
+    ``states`` (B, T, S) are the contexts; every
     action of ``held`` (at least two; the first one a second time) is held for ``horizons[-1]`` steps.
     """
     count, options = frames.shape[0], len(held.actions)
     rows = options + 1  # the first action twice: sampling noise alone
-    engine.reset(frames.repeat_interleave(rows, 0), np.repeat(actions, rows, axis=0))
+    seen = None if states is None else states.repeat_interleave(rows, 0)
+    engine.reset(frames.repeat_interleave(rows, 0), np.repeat(actions, rows, axis=0), seen)
     plan = np.concatenate([held.actions, held.actions[:1]])  # (rows[, A])
     steps = np.repeat(np.tile(plan, (count,) + (1,) * (plan.ndim - 1))[:, None], horizons[-1], axis=1)
     futures = engine.frames_at(steps, horizons).float().clamp(0, 1).cpu().reshape(count, rows, len(horizons), -1)

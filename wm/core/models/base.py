@@ -7,7 +7,8 @@ Tensor conventions (B batch, T time, C/H/W frame, A action size):
 - frames in: uint8 (B, T, C, H, W) in [0, 255] (float in [0, 255] is accepted too);
 - frames out: float32 (B, T, C, H, W) in [0, 1];
 - actions: int64 (B, T) for discrete spaces, float32 (B, T, A) for continuous ones;
-  ``actions[:, t]`` is taken at ``frames[:, t]`` and produces ``frames[:, t + 1]``.
+  ``actions[:, t]`` is taken at ``frames[:, t]`` and produces ``frames[:, t + 1]``;
+- states (when ``spec.state_size`` = S > 0): float32 (B, T, S), the vector recorded at ``frames[:, t]``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Imagined:
     frames: torch.Tensor | None  # (B, H, C, H, W) float in [0, 1], None when decode=False
     rewards: torch.Tensor | None = None  # (B, H) when the model has a reward head
     continues: torch.Tensor | None = None  # (B, H) probability of not terminating
+    states: torch.Tensor | None = None  # (B, H, S) predicted state vectors when spec.state_size > 0
 
 
 class WorldModelBase(nn.Module, ABC):
@@ -44,7 +46,7 @@ class WorldModelBase(nn.Module, ABC):
         super().__init__()
         self.config = config
         self.spec = spec
-        self.context_clips: dict[str, torch.Tensor] = {}  # {"frames", "actions"} kept by from_pretrained
+        self.context_clips: dict[str, torch.Tensor] = {}  # {"frames", "actions"[, "states"]} kept by from_pretrained
 
     # -- sharing, with huggingface_hub ModelHubMixin's names -------------------------
     @classmethod
@@ -93,17 +95,19 @@ class WorldModelBase(nn.Module, ABC):
         """Scalar loss and its named parts (detached) for a batch of sequences.
 
         ``batch``: ``frames`` (B, T, C, H, W), ``actions`` (B, T[, A]), optional
-        ``rewards`` (B, T) and ``terminals`` (B, T).
+        ``rewards`` (B, T) and ``terminals`` (B, T); ``states`` (B, T, S) when ``spec.state_size`` > 0.
         """
 
     # -- imagination -----------------------------------------------------------------
     @abstractmethod
-    def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> State:
-        """Belief state after seeing ``frames`` (B, T, ...) with ``actions`` (B, T-1[, A]) between them."""
+    def observe(self, frames: torch.Tensor, actions: torch.Tensor, states: torch.Tensor | None = None) -> State:
+        """Belief state after seeing ``frames`` (B, T, ...) with ``actions`` (B, T-1[, A]) between them and,
+        when ``spec.state_size`` > 0, the ``states`` (B, T, S) recorded with the frames (required then)."""
 
     @abstractmethod
     def imagine(self, state: State, actions: torch.Tensor, decode: bool = True) -> Imagined:
-        """Step ``state`` forward through ``actions`` (B, H[, A]); frame h is the result of action h."""
+        """Step ``state`` forward through ``actions`` (B, H[, A]); frame h (and state vector h, when
+        ``spec.state_size`` > 0) is the result of action h."""
 
     @abstractmethod
     def decode(self, state: State) -> torch.Tensor:

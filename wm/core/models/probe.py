@@ -22,10 +22,14 @@ def probe_shapes(model: WorldModel, name: str, module: nn.Module) -> tuple[dict[
 
     encoder: frames (N, C, H, W) -> (N, embed_dim); blend: (generated, reference) frames [and change map] -> frames;
     decoder and heads: features (N, feat_dim);
-    dynamics: ``observe`` of embeddings (N, 2, embed_dim) with actions (N, 1, A), then ``imagine``.
+    dynamics: ``observe`` of embeddings (N, 2, embed_dim) with actions (N, 1, A), then ``imagine``;
+    state_norm: states (N, S) -> (N, S); state_encoder: standardised states (N, S) -> (N, embed_dim).
     """
     n, device = PROBE_BATCH, model.device
     with torch.no_grad():
+        if name in ("state_norm", "state_encoder"):
+            states = torch.zeros(n, model.spec.state_size, device=device)
+            return {"output": _shape(module(states))}, f"states {_shape(states)}"
         if name == "encoder":
             frames = torch.zeros(n, *model.frame_shape, device=device)
             return {"embedding": _shape(module(frames))}, f"frames {_shape(frames)}"

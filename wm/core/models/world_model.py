@@ -36,8 +36,9 @@ from wm.core.models.layers import ConvTranspose2d, FeatureLinear, native_bf16
 from wm.core.models.probe import probe_shapes
 from wm.core.models.rssm import RSSM, Sequence, State
 from wm.core.models.sizes import resolve_dims
+from wm.core.models.states import StateEncoder, StateHead, StateNorm, standardise
 
-LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 0.0, "change": 1.0, "reward": 1.0, "continue": 1.0}  # defaults of model.loss_weights
+LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 0.0, "change": 1.0, "reward": 1.0, "continue": 1.0, "state": 1.0}  # defaults of model.loss_weights
 
 
 class WorldModel(WorldModelBase):
@@ -46,9 +47,12 @@ class WorldModel(WorldModelBase):
     Parts (``module_names()``): ``encoder``, ``dynamics`` (the RSSM), ``decoder``, ``blend`` when
     ``model.blend_reference`` is on (the decoded frame blended with the last observed one, see
     ``ReferenceBlend``; with ``model.change_map`` the decoder draws one more channel, the logits of
-    where the frame differs from the previous one, which the blend reads), and ``reward_head`` / ``continue_head`` when on (config True, or None and
-    the data has rewards / terminals). Features read by decoder and heads: cat(deter, stoch) of
-    size ``feat_dim``.
+    where the frame differs from the previous one, which the blend reads), and
+    ``reward_head`` / ``continue_head`` when on (config True, or None and the data has rewards /
+    terminals). Features read by decoder and heads: cat(deter, stoch) of
+    size ``feat_dim``. With a state vector (``spec.state_size`` > 0): ``state_norm`` (its per-dimension
+    standardisation, see ``states.py``), ``state_encoder`` (an MLP whose output is added to the frame's
+    embedding, as good as concatenating both into the posterior's linear input layer) and ``state_head``.
     """
 
     def __init__(self, config: ModelConfig, spec: DataSpec) -> None:
@@ -75,6 +79,12 @@ class WorldModel(WorldModelBase):
         if config.continue_head or (config.continue_head is None and spec.has_terminals):
             self.continue_head = ContinueHead(dims.deter, stoch, dims.hidden, dims.layers)
             self._heads.append("continue_head")
+        if spec.state_size:
+            self.state_norm = StateNorm(spec.state_size)
+            self.state_encoder = StateEncoder(spec.state_size, dims.hidden, self.embed_dim)
+            self.state_head = StateHead(dims.deter, stoch, dims.hidden, dims.layers, spec.state_size)
+            self._parts += ["state_norm", "state_encoder"]
+            self._heads.append("state_head")
         self.to(memory_format=torch.channels_last)  # conv weights in the activations' layout: no reorder per call
         unknown = sorted(set(config.loss_weights) - set(LOSS_WEIGHTS))
         if unknown:
@@ -98,14 +108,17 @@ class WorldModel(WorldModelBase):
         blend chooses what predicts the whole frame best; weighting the moving pixels there made it
         trust the decoder's guesses at the cost of the static background).
         Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
-        action t). Parts: recon, blend, change, kl_dyn, kl_rep (after free bits), kl (raw), reward, continue.
+        action t). With a state vector, the state head at step t predicts ``states[:, t]`` (standardised,
+        MSE), as the decoder draws frame t. Parts: recon, blend, change, kl_dyn, kl_rep (after free
+        bits), kl (raw), reward, continue, state.
         """
         frames = self._frames(batch["frames"])
         B, T = frames.shape[:2]
         if T < 2:
             raise WMError(f"train.seq_len: the loss needs sequences of at least 2 frames, found {T}")
         actions = self._actions(batch["actions"], B, T)
-        seq = self.dynamics.observe(self._embed(frames), actions[:, :-1])
+        states = standardise(self, batch.get("states"), B, T)
+        seq = self.dynamics.observe(self._embed(frames, states), actions[:, :-1])
         feat = seq.features()
         truth = frames.flatten(0, 1)
         weight = 1 + self.loss_weights["motion"] * motion_mask(frames).flatten(0, 1) if self.loss_weights["motion"] else 1
@@ -135,13 +148,17 @@ class WorldModel(WorldModelBase):
                 raise WMError(f"batch '{key}' has shape {tuple(target.shape)}, expected ({B}, {T})")
             parts[part] = getattr(self, head).loss(feat[:, 1:], target[:, :-1])
             total = total + self.loss_weights[part] * parts[part]
+        if states is not None:
+            parts["state"] = self.state_head.loss(feat, states)
+            total = total + self.loss_weights["state"] * parts["state"]
         return total, {name: value.detach() for name, value in parts.items()}
 
     # -- imagination -----------------------------------------------------------------
-    def observe(self, frames: torch.Tensor, actions: torch.Tensor) -> State:
+    def observe(self, frames: torch.Tensor, actions: torch.Tensor, states: torch.Tensor | None = None) -> State:
         frames = self._frames(frames)
         B, T = frames.shape[:2]
-        state = self.dynamics.observe(self._embed(frames), self._actions(actions, B, T - 1)).last()
+        embed = self._embed(frames, standardise(self, states, B, T))
+        state = self.dynamics.observe(embed, self._actions(actions, B, T - 1)).last()
         state.reference = frames[:, -1] if self.config.blend_reference else None
         return state
 
@@ -210,6 +227,8 @@ class WorldModel(WorldModelBase):
             out["rewards"] = self.reward_head.predict(feat)
         if "continue_head" in self._heads:
             out["continues"] = self.continue_head.predict(feat)
+        if "state_head" in self._heads:
+            out["states"] = self.state_norm.inverse(self.state_head.predict(feat))
         return out
 
     # -- modules ---------------------------------------------------------------------
@@ -230,9 +249,10 @@ class WorldModel(WorldModelBase):
         super().set_module(name, module)
 
     # -- inputs ----------------------------------------------------------------------
-    def _embed(self, frames: torch.Tensor) -> torch.Tensor:
-        """Centred frames (B, T, C, H, W) -> embeddings (B, T, embed_dim)."""
-        return self.encoder(frames.flatten(0, 1)).unflatten(0, frames.shape[:2])
+    def _embed(self, frames: torch.Tensor, states: torch.Tensor | None) -> torch.Tensor:
+        """Centred frames (B, T, C, H, W) and standardised states (B, T, S) or None -> embeddings (B, T, embed_dim)."""
+        embed = self.encoder(frames.flatten(0, 1)).unflatten(0, frames.shape[:2])
+        return embed if states is None else embed + self.state_encoder(states)
 
     def _frames(self, frames: torch.Tensor) -> torch.Tensor:
         """uint8 (or float in [0, 255]) (B, T, C, H, W) -> float32 centred in [-0.5, 0.5]."""

@@ -21,18 +21,19 @@ from wm.core.errors import WMError
 class TrainingData:
     """A dataset split into training and held-out episodes, frames resized to ``image_size``."""
 
-    path: Path
+    path: Path  # a local file or folder (a Hub dataset's download in the Hugging Face cache)
     spec: DataSpec  # height and width are the model's image size
     train_episodes: list[int]
     holdout_episodes: list[int]
     lengths: list[int]  # steps of every episode
+    camera: list[str] | str | None = None  # ``data.camera``: the LeRobot video feature(s) read
 
     @classmethod
     def open(cls, config: Config) -> TrainingData:
         from wm.core.data import open_dataset
 
-        path = Path(config.data.path) if config.data.path else _builtin()
-        dataset = open_dataset(path)
+        dataset = open_dataset(config.data.path or _builtin(), camera=config.data.camera)
+        path = dataset.path
         count, holdout = dataset.num_episodes, config.data.holdout_episodes
         if holdout < 0 or holdout >= count:
             raise WMError(
@@ -42,7 +43,8 @@ class TrainingData:
         train = list(range(count - holdout))
         size = config.data.image_size
         spec = dataclasses.replace(dataset.spec, height=size, width=size)
-        return cls(path, spec, train, list(range(count - holdout, count)), [int(n) for n in dataset.lengths])
+        holdout_episodes = list(range(count - holdout, count))
+        return cls(path, spec, train, holdout_episodes, [int(n) for n in dataset.lengths], config.data.camera)
 
     @property
     def train_frames(self) -> int:
@@ -82,10 +84,12 @@ class TrainingData:
             image_size=config.data.image_size,
             rank=rank,
             world_size=world_size,
+            camera=self.camera,
         )
 
     def context_clips(self, config: Config) -> dict[str, torch.Tensor]:
-        """``data.context_clips`` clips of ``data.context_len`` frames with their actions (held-out first)."""
+        """``data.context_clips`` clips of ``data.context_len`` frames with their actions and, when the data
+        has them, states (held-out first)."""
         from wm.core.data import make_loader
 
         if config.data.context_clips <= 0:
@@ -105,9 +109,10 @@ class TrainingData:
             seed=config.seed,
             episodes=episodes,
             image_size=config.data.image_size,
+            camera=self.camera,
         )
         batch = next(iter(batches))
-        return {"frames": batch["frames"].contiguous(), "actions": batch["actions"].contiguous()}
+        return {key: batch[key].contiguous() for key in ("frames", "actions", "states") if key in batch}
 
 
 def _builtin() -> Path:

@@ -46,14 +46,23 @@ def _data_changes(old: DataSpec, new: DataSpec) -> str:
         changes.append(
             f"frames {old.channels}x{old.height}x{old.width} -> {new.channels}x{new.height}x{new.width}"
         )
+    if old.state_size != new.state_size:
+        changes.append(f"state_size {old.state_size} -> {new.state_size}")
     return "; ".join(changes) or "model config differs"
 
 
 def load_pretrained(model: WorldModelBase, pretrained: Checkpoint, reinit: list[str], source: str) -> None:
-    """Copy ``pretrained``'s weights into ``model`` except the ``reinit`` parts, which keep their fresh init."""
+    """Copy ``pretrained``'s weights into ``model`` except the ``reinit`` parts, which keep their fresh init.
+
+    Parts of ``pretrained`` that ``model`` has not at all (a state vector's, on data without states) are left out.
+    """
     for name in reinit:
         model.get_module(name)  # raises a WMError naming the valid parts
-    bad = {part: keys for part, keys in misfits(model, pretrained.model).items() if part not in reinit}
+    own = model.state_dict()
+    bad = {
+        part: keys for part, keys in misfits(model, pretrained.model).items()
+        if part not in reinit and any(key in own for key in keys)
+    }  # fmt: skip
     if bad:
         detail = ", ".join(f"{part} ({keys[0]}{' ...' if len(keys) > 1 else ''})" for part, keys in bad.items())
         parts = ",".join(sorted(set(bad) | set(reinit)))
@@ -61,7 +70,7 @@ def load_pretrained(model: WorldModelBase, pretrained: Checkpoint, reinit: list[
             f"pretrained {source} does not fit the new data ({_data_changes(pretrained.spec, model.spec)}): "
             f"{detail} no longer fit; set finetune.reinit_modules=[{parts}] to re-initialise just those"
         )
-    prefixes, own = part_prefixes(model), model.state_dict()
+    prefixes = part_prefixes(model)
     weights = {k: (own[k] if owner(k, prefixes) in reinit else pretrained.model[k]) for k in own}
     model.load_state_dict(weights, strict=True)
 

@@ -43,6 +43,7 @@ def evaluate_holdout(
         report = evaluate(
             model, data.path, context=config.data.context_len, horizons=data.eval_horizons(config),
             episodes=EVAL_WINDOWS, seed=config.seed, episode_indices=data.holdout_episodes, device=device,
+            camera=data.camera,
         )  # fmt: skip
     model.train(was_training)
     return report.flat()

@@ -64,7 +64,7 @@ def restore_state(
 
 def same_data(saved: DataSpec, found: DataSpec, path: Path) -> DataSpec:
     """The run's spec, after checking that the data it resumes on has the same frames and actions."""
-    keys = ("channels", "height", "width", "action_kind", "num_actions")
+    keys = ("channels", "height", "width", "action_kind", "num_actions", "state_size")
     diff = [f"{k} {getattr(found, k)} (run has {getattr(saved, k)})" for k in keys if getattr(saved, k) != getattr(found, k)]
     if diff:
         raise WMError(f"resume: data {path} does not fit the run's model: {', '.join(diff)}")

@@ -32,6 +32,7 @@ from wm.core.training.push import check_push_target, push_final
 from wm.core.training.rng import preserved_rng, rank_seed, seed_everything
 from wm.core.training.run_folder import RunFolder
 from wm.core.training.state import capture_state, restore_state, same_data
+from wm.core.training.states import fit_state_norm
 from wm.core.training.step import LossModule, TrainStep, configure_backends
 
 
@@ -72,7 +73,9 @@ class Trainer:
         self.model = build_model(config.model, spec, trust_remote_code=trust_remote_code)
         if resume is not None:
             self.model.load_state_dict(resume.model, strict=True)
-        elif pretrained is not None:
+        else:  # a pretrained model keeps the standardisation its state head learned under
+            fit_state_norm(self.model, self.data)
+        if pretrained is not None:
             load_pretrained(self.model, pretrained, config.finetune.reinit_modules, source)
         freeze(self.model, config)
         device = self.context.device
