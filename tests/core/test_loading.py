@@ -48,15 +48,3 @@ def test_weights_that_do_not_fit_are_named(tmp_path: Path) -> None:
     assert "missing 1:" in message and "unexpected 1: extra.weight" in message and "wrong shape 1:" in message
     assert "\n" not in message
 
-
-def test_a_checkpoint_saved_before_the_change_map_loads_without_one(tmp_path: Path) -> None:
-    config = Config()
-    for key, value in {**TINY, "change_map": False}.items():
-        setattr(config.model, key, value)
-    spec = DataSpec(channels=3, height=16, width=16, num_actions=3)
-    stored = config_to_dict(config)
-    del stored["model"]["change_map"]  # as wm wrote it before the key existed
-    path = save_checkpoint(tmp_path / "old.pt", Checkpoint(config=stored, spec=spec, model=build_model(config.model, spec).state_dict()))
-    model, checkpoint = load_model(str(path))
-    assert checkpoint.config["model"]["change_map"] is False and not model.change_map
-    assert model.decoder(torch.zeros(1, model.feat_dim)).shape[1] == 3

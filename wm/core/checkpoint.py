@@ -22,7 +22,6 @@ from typing import Any
 
 import torch
 
-from wm.core.config import upgrade_stored
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.files import atomic_path
@@ -92,7 +91,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if missing:
         raise WMError(f"checkpoint {path}: missing field(s) {', '.join(missing)}")
     return Checkpoint(
-        config=upgrade_stored(payload["config"]),
+        config=payload["config"],
         spec=DataSpec.from_dict(payload["spec"]),
         model=payload["model"],
         context=payload.get("context") or {},

@@ -122,6 +122,6 @@ def test_fast_decoding_is_off_for_a_replaced_decoder(tiny_model) -> None:
     model = tiny_model()
     assert model.set_fast_decode(True) is True and model.set_fast_decode(False) is False
     C, H, W = model.frame_shape
-    decoder = torch.nn.Sequential(torch.nn.Linear(model.feat_dim, (C + 1) * H * W), torch.nn.Unflatten(1, (C + 1, H, W)))  # + change map
+    decoder = torch.nn.Sequential(torch.nn.Linear(model.feat_dim, C * H * W), torch.nn.Unflatten(1, (C, H, W)))
     model.set_module("decoder", decoder)
     assert model.set_fast_decode(True) is False

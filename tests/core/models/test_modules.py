@@ -50,7 +50,7 @@ def test_set_module_refuses_what_does_not_fit(tiny_model) -> None:
     broken = nn.Linear(7, embed)
     with pytest.raises(WMError, match=r"set_module\('encoder'\): the replacement fails on frames \(2, 1, 16, 16\)"):
         model.set_module("encoder", broken)
-    with pytest.raises(WMError, match=r"set_module\('decoder'\).*expected \{'output': \(2, 2, 16, 16\)\}"):  # frame + change map
+    with pytest.raises(WMError, match=r"set_module\('decoder'\).*expected \{'output': \(2, 1, 16, 16\)\}"):
         model.set_module("decoder", nn.Sequential(nn.Linear(model.feat_dim, 8 * 8), nn.Unflatten(1, (1, 8, 8))))
     assert model.encoder is not narrow
 

@@ -50,7 +50,7 @@ def test_xs_runs_forward_on_atari_frames() -> None:
     batch = {"frames": torch.randint(0, 256, (1, 3, 3, 64, 64), dtype=torch.uint8), "actions": torch.randint(0, 18, (1, 3))}
     loss, parts = model.loss(batch)
     assert loss.dim() == 0 and torch.isfinite(loss)
-    assert set(parts) == {"recon", "blend", "change", "kl_dyn", "kl_rep", "kl"}
+    assert set(parts) == {"recon", "blend", "kl_dyn", "kl_rep", "kl"}
 
 
 @pytest.mark.parametrize(("height", "width", "grid", "stages"), [(64, 64, (4, 4), 4), (128, 128, (4, 4), 5), (32, 64, (4, 8), 3)])

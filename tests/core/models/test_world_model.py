@@ -28,9 +28,9 @@ def test_loss_falls_on_a_square_that_follows_the_actions(tiny_model, square) -> 
 def test_parts_are_detached_and_kl_is_balanced(tiny_model, square) -> None:
     model = tiny_model(free_nats=0.0)
     loss, parts = model.loss(square(batch=2, steps=4))
-    assert set(parts) == {"recon", "blend", "change", "kl_dyn", "kl_rep", "kl"}
+    assert set(parts) == {"recon", "blend", "kl_dyn", "kl_rep", "kl"}
     assert all(not p.requires_grad and p.dim() == 0 for p in parts.values())
-    expected = parts["recon"] + parts["blend"] + parts["change"] + 0.5 * parts["kl_dyn"] + 0.1 * parts["kl_rep"]
+    expected = parts["recon"] + parts["blend"] + 0.5 * parts["kl_dyn"] + 0.1 * parts["kl_rep"]
     assert torch.allclose(loss.detach(), expected)
     assert torch.allclose(parts["kl_dyn"], parts["kl"]) and parts["kl"] > 0
 
@@ -195,7 +195,7 @@ def test_set_module_probes_a_replacement_blend(tiny_model) -> None:
     model = tiny_model()
 
     class KeepGenerated(torch.nn.Module):
-        def forward(self, generated: torch.Tensor, reference: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+        def forward(self, generated: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
             return generated
 
     model.set_module("blend", KeepGenerated())
@@ -204,7 +204,7 @@ def test_set_module_probes_a_replacement_blend(tiny_model) -> None:
 
 
 def test_the_change_map_learns_where_frames_change_and_the_blend_reads_it(tiny_model, square) -> None:
-    model = tiny_model(loss_weights={"change": 1.0})
+    model = tiny_model(change_map=True, loss_weights={"blend_motion": 0.0})
     assert model.decoder(torch.zeros(1, model.feat_dim)).shape[1] == model.frame_shape[0] + 1
     batch = square(batch=4, steps=6)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -221,5 +221,5 @@ def test_the_change_map_learns_where_frames_change_and_the_blend_reads_it(tiny_m
         before = model.decode(state)
         model.blend.net[0].weight[:, -1].add_(5.0)
         assert not torch.allclose(model.decode(state), before)
-    plain = tiny_model(change_map=False)
+    plain = tiny_model()
     assert "change" not in plain.loss(batch)[1] and plain.decoder(torch.zeros(1, plain.feat_dim)).shape[1] == 1

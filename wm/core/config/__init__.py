@@ -2,7 +2,6 @@
 
 from wm.core.config.loader import (
     config_from_dict,
-    upgrade_stored,
     config_to_dict,
     config_to_yaml,
     load_config,
@@ -25,7 +24,6 @@ __all__ = [
     "RunConfig",
     "TrainConfig",
     "config_from_dict",
-    "upgrade_stored",
     "config_to_dict",
     "config_to_yaml",
     "load_config",

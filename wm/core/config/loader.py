@@ -232,17 +232,3 @@ def _coerce(value: Any, tp: Any, key: str, texts: dict[str, str]) -> Any:
             return str(value)
     raise WMError(f"config key '{key}': expected {getattr(tp, '__name__', tp)}, found {value!r}")
 
-
-# Model keys added after models were first saved, with the value that reproduces a model saved
-# without them: an RSSM saved before the change map existed has no change channel.
-MODEL_KEYS_ADDED = {"change_map": False}
-
-
-def upgrade_stored(config: dict[str, Any]) -> dict[str, Any]:
-    """A config stored with a model (checkpoint, Hub folder), each ``MODEL_KEYS_ADDED`` key it
-    lacks set to the value of the time it was saved (flexible models read none of them)."""
-    model = config.get("model") if isinstance(config, dict) else None
-    if not isinstance(model, dict) or model.get("kind", "rssm") == "flexible":
-        return config
-    added = {key: value for key, value in MODEL_KEYS_ADDED.items() if key not in model}
-    return {**config, "model": {**model, **added}} if added else config

@@ -99,7 +99,7 @@ class ModelConfig:
     kl_dyn: float = 0.5
     kl_rep: float = 0.1
     blend_reference: bool = True  # rssm: blend decoded frames with the last observed one (wm.core.models.blend)
-    change_map: bool = True  # rssm, with blend_reference: the decoder also draws where the frame changes; the blend reads it
+    change_map: bool = False  # rssm, with blend_reference: the decoder also draws where the frame changes; the blend reads it
     reward_head: bool | None = None  # None = on when the data has rewards
     continue_head: bool | None = None  # None = on when the data has terminals
     vision: VisionConfig = field(default_factory=VisionConfig)

@@ -22,7 +22,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from wm.core.checkpoint import Checkpoint
-from wm.core.config import upgrade_stored
 from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.hub.state import join_state, split_state
@@ -118,7 +117,7 @@ def read_folder(folder: Path, source: str | None = None) -> Checkpoint:
         skeleton = json.loads((folder / TRAINING_JSON).read_text())
         training = join_state(_load(folder / TRAINING_TENSORS, source), skeleton)
     return Checkpoint(
-        config=upgrade_stored(config["config"]),
+        config=config["config"],
         spec=DataSpec.from_dict(config["spec"]),
         model=_load(folder / WEIGHTS, source),
         context=_load(folder / CONTEXT, source) if (folder / CONTEXT).is_file() else {},

@@ -38,7 +38,7 @@ from wm.core.models.rssm import RSSM, Sequence, State
 from wm.core.models.sizes import resolve_dims
 from wm.core.models.states import StateEncoder, StateHead, StateNorm, standardise
 
-LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 0.0, "change": 1.0, "reward": 1.0, "continue": 1.0, "state": 1.0}  # defaults of model.loss_weights
+LOSS_WEIGHTS = {"recon": 1.0, "motion": 20.0, "blend": 1.0, "blend_motion": 20.0, "change": 1.0, "reward": 1.0, "continue": 1.0, "state": 1.0}  # defaults of model.loss_weights
 
 
 class WorldModel(WorldModelBase):
@@ -104,9 +104,8 @@ class WorldModel(WorldModelBase):
         The squared error of a pixel that differs from the previous frame (any channel) weighs
         ``1 + loss_weights["motion"]`` in recon: the few pixels that move (a paddle, a ball) are
         what the decoder must learn to draw, and a plain sum drowns them in the static background.
-        In the blend term such a pixel weighs ``1 + loss_weights["blend_motion"]`` (default 0: the
-        blend chooses what predicts the whole frame best; weighting the moving pixels there made it
-        trust the decoder's guesses at the cost of the static background).
+        In the blend term such a pixel weighs ``1 + loss_weights["blend_motion"]`` (with the change
+        map, 0 is better: the blend then chooses what predicts the whole frame best; see RESULTS.md).
         Heads at step t+1 predict ``rewards[:, t]`` and not ``terminals[:, t]`` (the outcome of
         action t). With a state vector, the state head at step t predicts ``states[:, t]`` (standardised,
         MSE), as the decoder draws frame t. Parts: recon, blend, change, kl_dyn, kl_rep (after free
