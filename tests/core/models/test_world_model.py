@@ -14,15 +14,21 @@ def test_loss_falls_on_a_square_that_follows_the_actions(tiny_model, square) -> 
     torch.manual_seed(0)
     model = tiny_model()
     batch = square(batch=8, steps=12)
+    recon = _train(model, batch, 30, "recon")
+    assert sum(recon[-5:]) / 5 < 0.5 * sum(recon[:5]) / 5, recon
+
+
+def _train(model, batch: dict, steps: int, part: str) -> list[float]:
+    """Adam at 3e-3 for ``steps`` steps on one batch; the loss part ``part`` at each step."""
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    recon = []
-    for _ in range(30):
+    values = []
+    for _ in range(steps):
         loss, parts = model.loss(batch)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        recon.append(parts["recon"].item())
-    assert sum(recon[-5:]) / 5 < 0.5 * sum(recon[:5]) / 5, recon
+        values.append(parts[part].item())
+    return values
 
 
 def test_parts_are_detached_and_kl_is_balanced(tiny_model, square) -> None:
@@ -207,14 +213,7 @@ def test_the_change_map_learns_where_frames_change_and_the_blend_reads_it(tiny_m
     model = tiny_model(change_map=True, loss_weights={"blend_motion": 0.0})
     assert model.decoder(torch.zeros(1, model.feat_dim)).shape[1] == model.frame_shape[0] + 1
     batch = square(batch=4, steps=6)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    change = []
-    for _ in range(40):
-        loss, parts = model.loss(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        change.append(parts["change"].item())
+    change = _train(model, batch, 40, "change")
     assert sum(change[-5:]) < 0.7 * sum(change[:5]), change
     with torch.no_grad():  # the blend's weights on the change channel decide the frame
         state = model.observe(batch["frames"][:, :3], batch["actions"][:, :2])
