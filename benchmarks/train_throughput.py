@@ -10,6 +10,7 @@ CPU time per step is printed too: on a shared machine it moves less than wall ti
 
     python benchmarks/train_throughput.py                          # size s, batch 16 x 64 frames, fp32
     python benchmarks/train_throughput.py --precision bf16         # bf16 autocast (train.precision=bf16)
+    python benchmarks/train_throughput.py --precision auto         # as wm train's default: bf16 where native
     python benchmarks/train_throughput.py --device cuda --batch 64
     python benchmarks/train_throughput.py --procs 2                # 2 processes under DDP (torchrun, gloo on CPU)
     torchrun --nproc-per-node 8 benchmarks/train_throughput.py --device cuda --precision bf16 --compile
@@ -37,7 +38,7 @@ from wm.core.data.spec import DataSpec
 from wm.core.models import build_model
 from wm.core.training.distributed import DistContext, launched_by_torchrun, setup, wrap_ddp
 from wm.core.training.optim import build_optimizer, build_scheduler, trainable_parameters
-from wm.core.training.step import LossModule, TrainStep
+from wm.core.training.step import LossModule, TrainStep, configure_backends
 
 TARGET_FPS = 250
 
@@ -65,6 +66,7 @@ def matmul_flops(device: torch.device, dtype: torch.dtype, repeats: int = 10) ->
 
 def build_step(args: argparse.Namespace, context: DistContext) -> tuple[TrainStep, dict[str, torch.Tensor]]:
     device = context.device
+    configure_backends(device)  # as wm train does
     spec = DataSpec(channels=args.channels, height=args.image, width=args.image, num_actions=args.actions)
     model = build_model(ModelConfig(size=args.size), spec).to(device)
     train = TrainConfig(batch_size=args.batch, seq_len=args.seq, precision=args.precision, compile=args.compile)
@@ -94,7 +96,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="train.precision")
     parser.add_argument("--compile", action="store_true", help="torch.compile the loss (train.compile)")
     parser.add_argument("--procs", type=int, default=1, help="processes under DDP (relaunches itself through torchrun)")
     args = parser.parse_args()
@@ -109,8 +111,8 @@ def main() -> None:
     torch.manual_seed(0)
 
     peak = matmul_flops(device, torch.float32)
-    peak_bf16 = matmul_flops(device, torch.bfloat16) if args.precision == "bf16" else 0.0
     step, batch = build_step(args, context)
+    peak_bf16 = matmul_flops(device, torch.bfloat16) if step.precision.autocast else 0.0
     flops = step_flops(step, batch)
     for _ in range(args.warmup):
         step(batch)
@@ -130,9 +132,10 @@ def main() -> None:
     frames, flops, peak, peak_bf16 = args.batch * args.seq * world, flops * world, peak * world, peak_bf16 * world
 
     table = Table(title=f"train step: size {args.size}, batch {args.batch} x {args.seq} frames, {args.image}x{args.image}x{args.channels}, "
-                  f"{args.precision}, {args.device}, {context.world_size} process(es) x {torch.get_num_threads()} threads")
+                  f"{step.precision.name}, {args.device}, {context.world_size} process(es) x {torch.get_num_threads()} threads")
     table.add_column("figure")
     table.add_column("value", justify="right")
+    table.add_row("precision", str(step.precision))
     table.add_row("step time, median (s)", f"{median:.3f}  (min {min(times):.3f}, max {max(times):.3f}, {len(times)} steps)")
     table.add_row("process CPU time per step, median (s)", f"{statistics.median(cpu_times):.3f}  (all threads; less sensitive to other load)")
     table.add_row("frames/s, median", f"{frames / median:,.0f}  (target >= {TARGET_FPS} on the 2-core dev machine)")

@@ -11,6 +11,7 @@ from torch import nn
 
 from wm.core.config.schema import TrainConfig
 from wm.core.models.base import WorldModelBase
+from wm.core.training.memory import keep_freed_memory
 from wm.core.training.optim import clip_gradients
 from wm.core.training.precision import resolve_precision
 
@@ -27,7 +28,10 @@ class LossModule(nn.Module):
 
 
 def configure_backends(device: torch.device) -> None:
-    """TF32 matmuls and cuDNN autotuning on CUDA (no effect elsewhere)."""
+    """TF32 matmuls and cuDNN autotuning on CUDA; on the CPU, freed memory kept for the next step
+    (``keep_freed_memory``: 1.7x faster steps of size s, benchmarks/RESULTS.md)."""
+    if device.type == "cpu":
+        keep_freed_memory()
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
