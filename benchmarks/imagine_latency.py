@@ -10,6 +10,9 @@ Then, with exact decoding, the bare ``model.imagine`` call (the difference is th
 overhead) and the two halves of a step (``imagine(decode=False)`` and ``decode``), so the hot spot
 is visible. Weights are freshly initialised: latency does not depend on what the model learned.
 The engine runs batch-1 steps on one thread whatever ``--threads`` says; the other rows use ``--threads``.
+Then the weight-streaming limit, measured in the same run: the bytes of weights an exact step reads
+(``step_weight_bytes``), the time to read them once at the memory bandwidth one thread gets now
+(the sum of a 256 MB tensor, best of 7), and the exact step's ratio to that time (target <= 2).
 
 Then the ``flexible`` preset's model (DINOv2-small and SmolLM2-135M shapes built from their configs,
 random weights, so it runs offline; 64 patch tokens + 1 action token per timestep, window 16): one
@@ -34,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import torch
+from torch import nn
 from rich.console import Console
 from rich.table import Table
 
@@ -43,6 +47,7 @@ from wm.core.data.spec import DataSpec
 from wm.core.imagine import ImaginationEngine
 from wm.core.models import build_model
 from wm.core.models.flexible import FlexibleWorldModel
+from wm.core.models.layers import FeatureLinear
 
 SPEC = DataSpec(channels=3, height=64, width=64, num_actions=18)
 ALE_SPEC = replace(SPEC, has_rewards=True, has_terminals=True)
@@ -77,6 +82,35 @@ def timings(call: Callable[[], object], steps: int, warmup: int) -> list[float]:
         call()
         out.append((time.perf_counter() - began) * 1000)
     return out
+
+
+def bandwidth(repeats: int = 7) -> float:
+    """Bytes/s at which one thread reads memory: the sum of a 256 MB tensor (far beyond any cache),
+    best of ``repeats``."""
+    data = torch.ones(2**26)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the engine's batch-1 step runs
+    try:
+        best = min(timings(data.sum, 1, 0)[0] for _ in range(repeats))
+    finally:
+        torch.set_num_threads(threads)
+    return data.numel() * data.element_size() / (best / 1000)
+
+
+def step_weight_bytes(model: nn.Module) -> int:
+    """Bytes of the weights one exact batch-1 step reads: every parameter of the parts that imagine
+    and decode run (not the encoder nor the posterior, which only observing runs), and of a
+    ``FeatureLinear``'s one-hot part only the rows that one sample picks (one per latent)."""
+    total = 0
+    for name, module in model.named_modules():
+        if name.startswith("encoder") or name.startswith("dynamics.post_"):
+            continue
+        for param in module.parameters(recurse=False):
+            rows = param.shape[0]
+            if isinstance(module, FeatureLinear) and param is module.weight:
+                rows = module.dense + model.dims.stoch
+            total += param[:rows].numel() * param.element_size()
+    return total
 
 
 def measure(config: ModelConfig, spec: DataSpec, steps: int, warmup: int, blocks: int) -> dict[str, list[float]]:
@@ -162,6 +196,17 @@ def flexible_summary(results: dict[tuple[int, str], list[float]]) -> str:
     )
 
 
+def limit_table(limits: list[tuple[str, int, float]], bytes_per_s: float) -> Table:
+    """The exact batch-1 step against the time to read its weights once at the measured bandwidth."""
+    table = Table(title=f"weight-streaming limit: memory read at {bytes_per_s / 1e9:.1f} GB/s (1 thread, measured now)")
+    for column in ("model", "weights read per step (MB)", "time to read them (ms)", "exact step (ms)", "step / read (target <= 2)"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for name, size, step_ms in limits:
+        read_ms = size / bytes_per_s * 1000
+        table.add_row(name, f"{size / 1e6:.1f}", f"{read_ms:.2f}", f"{step_ms:.2f}", f"{step_ms / read_ms:.2f}x")
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (the dev machine has 2 cores)")
@@ -180,6 +225,7 @@ def main() -> None:
     table = Table(title=title)
     for column in ("model", "part", "median ms", "p90 ms", "target ms", "frames/s"):
         table.add_column(column, justify="left" if column in ("model", "part") else "right")
+    limits = []
     for name, (config, spec) in models.items():
         for part, values in measure(config, spec, args.steps, args.warmup, args.blocks).items():
             median = statistics.median(values)
@@ -187,9 +233,13 @@ def main() -> None:
             step = part.startswith("step")
             target = f"{TARGETS_MS[name]:.1f}" if step else ""
             table.add_row(name, part, f"{median:.2f}", f"{p90:.2f}", target, f"{1000 / median:,.0f}" if step else "")
+            if part == "step, exact decoding":
+                torch.manual_seed(0)
+                limits.append((name, step_weight_bytes(build_model(config, spec)), median))
         table.add_section()
     if models:
         console.print(table)
+        console.print(limit_table(limits, bandwidth()))
     if "flexible" in args.models:
         results = measure_flexible(flexible_config(), args.repeats, args.play_steps)
         console.print(flexible_table(results, args.threads))
