@@ -23,6 +23,7 @@ with the key/value cache on and off (``FlexibleWorldModel.kv_cache``), the two t
     python benchmarks/imagine_latency.py                 # 2 threads, 3 blocks of 300 steps per row
     python benchmarks/imagine_latency.py --threads 1 --steps 1000
     python benchmarks/imagine_latency.py --models flexible --repeats 5
+    python benchmarks/imagine_latency.py --models s atari --device cuda --static   # + the CUDA-graph step
 
 Targets on the 2-core dev machine: <= 2.5 ms per frame (size s) and <= 5 ms (atari); flexible: with
 the cache, the same cost at every fill and >= 10x below the uncached frame at a full window.
@@ -73,13 +74,15 @@ FILLS = (1, 8, 16)  # timesteps in the window when the frame is imagined (16 = f
 
 
 def timings(call: Callable[[], object], steps: int, warmup: int) -> list[float]:
-    """Milliseconds per call, after ``warmup`` untimed calls."""
+    """Milliseconds per call (until the GPU, if any, has finished it), after ``warmup`` untimed calls."""
     for _ in range(warmup):
         call()
     out = []
     for _ in range(steps):
         began = time.perf_counter()
         call()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
         out.append((time.perf_counter() - began) * 1000)
     return out
 
@@ -113,18 +116,24 @@ def step_weight_bytes(model: nn.Module) -> int:
     return total
 
 
-def measure(config: ModelConfig, spec: DataSpec, steps: int, warmup: int, blocks: int) -> dict[str, list[float]]:
-    """Per-step latencies at batch 1: whole steps with exact and fast decoding, then the parts."""
+def measure(
+    config: ModelConfig, spec: DataSpec, steps: int, warmup: int, blocks: int, device: torch.device, static: bool
+) -> dict[str, list[float]]:
+    """Per-step latencies at batch 1: whole steps with exact and fast decoding (and, with ``static``,
+    exact decoding from static buffers, a CUDA graph on CUDA), then the parts."""
     context = torch.randint(0, 256, (1, 8, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    action = torch.tensor([3])
+    action = torch.tensor([3], device=device)
     engines = {}
-    for kind in ("exact", "fast"):
-        torch.manual_seed(0)  # the same weights for both
-        engines[f"step, {kind} decoding"] = ImaginationEngine(build_model(config, spec), fast_decode=kind == "fast")
+    kinds = [("exact", False), ("fast", False)] + [("exact", True)] * static
+    for kind, static_steps in kinds:
+        torch.manual_seed(0)  # the same weights for all
+        name = f"step, {kind} decoding" + (", static (CUDA graph on CUDA)" if static_steps else "")
+        model = build_model(config, spec)
+        engines[name] = ImaginationEngine(model, device, fast_decode=kind == "fast", static_steps=static_steps)
     results: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(blocks):
         for name, engine in engines.items():
-            engine.reset(context, torch.zeros(1, 7, dtype=torch.long))
+            engine.reset(context.to(device), torch.zeros(1, 7, dtype=torch.long, device=device))
             results[name] += timings(lambda engine=engine: engine.step(action), steps, warmup)
     model, state = engines["step, exact decoding"].model, engines["step, exact decoding"].state
     with torch.inference_mode():
@@ -215,9 +224,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--models", nargs="+", choices=("s", "atari", "flexible"), default=["s", "atari", "flexible"])
     parser.add_argument("--repeats", type=int, default=3, help="flexible: frames per row, cache on and off in turn")
+    parser.add_argument("--device", default="cpu", help="s and atari rows: cpu or cuda")
+    parser.add_argument("--static", action="store_true", help="s and atari: also the static step (a CUDA graph on CUDA)")
     parser.add_argument("--play-steps", type=int, default=5, help="flexible: timed wm play steps")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     console = Console()
     models = {"s": (ModelConfig(size="s"), SPEC), "atari": (load_config(["atari"], []).model, ALE_SPEC)}
     models = {name: model for name, model in models.items() if name in args.models}
@@ -227,7 +239,7 @@ def main() -> None:
         table.add_column(column, justify="left" if column in ("model", "part") else "right")
     limits = []
     for name, (config, spec) in models.items():
-        for part, values in measure(config, spec, args.steps, args.warmup, args.blocks).items():
+        for part, values in measure(config, spec, args.steps, args.warmup, args.blocks, device, args.static).items():
             median = statistics.median(values)
             p90 = statistics.quantiles(values, n=10)[-1]
             step = part.startswith("step")
@@ -239,7 +251,8 @@ def main() -> None:
         table.add_section()
     if models:
         console.print(table)
-        console.print(limit_table(limits, bandwidth()))
+        if device.type == "cpu":  # the weights stream from the CPU's memory only there
+            console.print(limit_table(limits, bandwidth()))
     if "flexible" in args.models:
         results = measure_flexible(flexible_config(), args.repeats, args.play_steps)
         console.print(flexible_table(results, args.threads))

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from wm.core.errors import WMError
+from wm.core.imagine.graphed import StaticStep, graphable
 from wm.core.models.base import Imagined, State, WorldModelBase
 
 
@@ -40,12 +41,22 @@ class ImaginationEngine:
     ``fast_decode=True`` opts into the model's faster, slightly inexact decoding where its family
     offers one (``WorldModel.set_fast_decode``; ``self.fast_decode`` says whether it is on).
     Batch-1 steps run on one thread (the fastest at that size), whatever ``torch.get_num_threads()``.
+    ``static_steps`` (None: on CUDA) runs ``step`` from static buffers, on CUDA as a replayed CUDA
+    graph (``StaticStep``), captured at the first step after each ``reset``; a model whose step
+    cannot be captured keeps the plain path. The model's weights must not change in between.
     """
 
     def __init__(
-        self, model: WorldModelBase, device: str | torch.device = "cpu", *, fast_decode: bool = False
+        self,
+        model: WorldModelBase,
+        device: str | torch.device = "cpu",
+        *,
+        fast_decode: bool = False,
+        static_steps: bool | None = None,
     ) -> None:
         self.device = torch.device(device)
+        self.static_steps = self.device.type == "cuda" if static_steps is None else static_steps
+        self.static: StaticStep | None = None
         self.model = model.to(self.device).eval()
         self.fast_decode = model.set_fast_decode(fast_decode)
         self.spec = model.spec
@@ -71,6 +82,7 @@ class ImaginationEngine:
         actions = self._actions(actions, frames.shape[:1] + (frames.shape[1] - 1,))
         states = None if states is None else torch.as_tensor(states).to(self.device, torch.float32)
         self.state = self.model.observe(frames, actions, states)
+        self.static = None
         self.batch = frames.shape[0]
         self.rewards = self.continues = None
         return self.model.decode(self.state)
@@ -122,11 +134,23 @@ class ImaginationEngine:
         actions = torch.as_tensor(actions)
         actions = self._actions(actions, (self.batch, actions.shape[1] if actions.ndim > 1 else 1))
         with _one_thread() if self.batch == 1 else nullcontext():
-            imagined = self.model.imagine(self.state, actions, decode=decode)
+            imagined = self._imagine(actions, decode)
         self.state = imagined.state
         self.rewards = None if imagined.rewards is None else imagined.rewards[:, -1]
         self.continues = None if imagined.continues is None else imagined.continues[:, -1]
         return imagined
+
+    def _imagine(self, actions: torch.Tensor, decode: bool) -> Imagined:
+        """``model.imagine`` from the current state, through the static step where it applies."""
+        if not (self.static_steps and decode and actions.shape[1] == 1 and graphable(self.state)):
+            return self.model.imagine(self.state, actions, decode=decode)
+        if self.static is None or not self.static.fits(self.state, actions):
+            try:
+                self.static = StaticStep(self.model, self.state, actions)
+            except RuntimeError:  # an operator that cannot be captured: the plain path from now on
+                self.static_steps = False
+                return self.model.imagine(self.state, actions, decode=decode)
+        return self.static(self.state, actions)
 
     def _actions(self, actions: torch.Tensor | np.ndarray, batch_time: tuple[int, ...]) -> torch.Tensor:
         """Actions as the model takes them: int64 (B, T) or float32 (B, T, A) on the device."""

@@ -172,7 +172,7 @@ BYTE_BAGS = hasattr(torch.ops.quantized, "embedding_bag_byte_rowwise_offsets")
 class FeatureLinear(nn.Module):
     """Linear map of RSSM features cat(dense (..., D), one-hot (..., S*K)) -> (..., out).
 
-    The weight is stored (in, out), so that at inference (no autograd) on a few rows the one-hot
+    The weight is stored (in, out), so that at inference (no autograd) on a few rows on the CPU the one-hot
     part's product is a sum of the weight rows its non-zero entries pick (exact for any values, and
     32 rows read instead of S*K = 1024 at batch 1; one ``embedding_bag``). With autograd, or for
     many rows, it is one matrix product.
@@ -200,8 +200,9 @@ class FeatureLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, x.shape[-1])
-        quantized = self.quantized and BYTE_BAGS and rows.device.type == "cpu"
-        if torch.is_grad_enabled() or (rows.shape[0] > FEW_ROWS and not quantized):
+        cpu = rows.device.type == "cpu"  # elsewhere the bags' nonzero would sync (and bar CUDA graphs)
+        quantized = self.quantized and BYTE_BAGS and cpu
+        if torch.is_grad_enabled() or not cpu or (rows.shape[0] > FEW_ROWS and not quantized):
             out = rows @ self.weight
         elif quantized:
             picked, weights, offsets = _bags(rows)
