@@ -19,7 +19,8 @@ In the multi-process mode (``--procs N``, or launched by torchrun) every process
 batch of ``--batch`` windows through DistributedDataParallel as ``wm train`` does under torchrun;
 frames/s and FLOP/s count all processes together, and rank 0 prints.
 
-Target on the 2-core dev machine: >= 250 frames/s for size s at batch 16 x 64 frames, 64x64.
+Target: the fp32 step of size s at >= 80% of the fp32 matmul FLOP/s measured in the same run
+(a ratio, so that it holds on a machine whose speed moves from hour to hour).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from wm.core.training.distributed import DistContext, launched_by_torchrun, setu
 from wm.core.training.optim import build_optimizer, build_scheduler, trainable_parameters
 from wm.core.training.step import LossModule, TrainStep, configure_backends
 
-TARGET_FPS = 250
+TARGET_FRACTION = 0.8
 
 
 def sync(device: torch.device) -> None:
@@ -138,11 +139,11 @@ def main() -> None:
     table.add_row("precision", str(step.precision))
     table.add_row("step time, median (s)", f"{median:.3f}  (min {min(times):.3f}, max {max(times):.3f}, {len(times)} steps)")
     table.add_row("process CPU time per step, median (s)", f"{statistics.median(cpu_times):.3f}  (all threads; less sensitive to other load)")
-    table.add_row("frames/s, median", f"{frames / median:,.0f}  (target >= {TARGET_FPS} on the 2-core dev machine)")
+    table.add_row("frames/s, median", f"{frames / median:,.0f}")
     table.add_row("step GFLOP (fwd + bwd)", f"{flops / 1e9:,.1f}")
     table.add_row("achieved GFLOP/s", f"{flops / median / 1e9:,.1f}")
     table.add_row("fp32 matmul GFLOP/s", f"{peak / 1e9:,.1f}")
-    table.add_row("fraction of fp32 matmul FLOP/s", f"{flops / median / peak:.1%}")
+    table.add_row("fraction of fp32 matmul FLOP/s", f"{flops / median / peak:.1%}  (target >= {TARGET_FRACTION:.0%} in fp32)")
     if peak_bf16:
         table.add_row("bf16 matmul GFLOP/s", f"{peak_bf16 / 1e9:,.1f}")
         table.add_row("fraction of bf16 matmul FLOP/s", f"{flops / median / peak_bf16:.1%}")
