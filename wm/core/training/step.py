@@ -29,7 +29,7 @@ class LossModule(nn.Module):
 
 def configure_backends(device: torch.device) -> None:
     """TF32 matmuls and cuDNN autotuning on CUDA; on the CPU, freed memory kept for the next step
-    (``keep_freed_memory``: 1.7x faster steps of size s, benchmarks/RESULTS.md)."""
+    (``keep_freed_memory``: 1.46x faster steps of size s, benchmarks/RESULTS.md)."""
     if device.type == "cpu":
         keep_freed_memory()
     if device.type == "cuda":
