@@ -18,6 +18,9 @@ MODEL_ARGUMENT = typer.Argument(
 )
 HUB_OPTION = typer.Option(False, "--hub", help="Read MODEL as a Hub id even when it looks like a local path.")
 REVISION_OPTION = typer.Option(None, "--revision", help="Hub branch, tag or commit (same as MODEL@REV).")
+CAMERA_OPTION = typer.Option(
+    None, "--camera", help="LeRobot --data: video feature(s), a,b tiled side by side (default: the model's data.camera)."
+)
 
 
 def rollout(
@@ -30,7 +33,10 @@ def rollout(
     output: Path = typer.Option(..., "--output", "-o", help="Output video: .gif or .mp4."),
     fps: float = typer.Option(15.0, "--fps", help="Frames per second of the video."),
     scale: int = typer.Option(4, "--scale", help="Nearest-neighbour upscaling factor."),
-    data: Path | None = typer.Option(None, "--data", help="Take the context from this dataset instead of the checkpoint."),
+    data: str | None = typer.Option(
+        None, "--data", help="Take the context from this dataset (a file, folder or hf://datasets/USER/NAME) instead of the checkpoint."
+    ),
+    camera: str | None = CAMERA_OPTION,
     episode: int = typer.Option(0, "--episode", help="Episode of --data, -1 the last (without --data: the checkpoint's context clip)."),
     start: int = typer.Option(0, "--start", help="First context frame within the episode of --data."),
     context: int | None = typer.Option(None, "--context", help="Context frames to observe (default: the model's data.context_len)."),
@@ -53,7 +59,7 @@ def rollout(
     from wm.core.loading import load_model
 
     options = RolloutOptions(
-        output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed, each_action
+        output, steps, fps, scale, data, episode, start, context, actions, compare, batch, seed, each_action, camera
     )
     where = resolve_device(device or "auto", setting="--device")
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
@@ -85,17 +91,18 @@ def play(
     exact: bool = typer.Option(
         False, "--exact", help="Decode frames exactly (default: fast decoding, within 0.03 of exact, where offered)."
     ),
-    data: Path | None = typer.Option(
-        None, "--data", help="Start from this dataset's episode instead of the checkpoint's clips; the HUD scores "
+    data: str | None = typer.Option(
+        None, "--data", help="Start from this dataset's episode (a file, folder or hf://datasets/USER/NAME) instead of the checkpoint's clips; the HUD scores "
         "each imagined frame against the recorded one (moving-pixel PSNR) and says if your action is the recorded one."
     ),
     episode: int | None = typer.Option(None, "--episode", help="Episode of --data, -1 the last (default 0)."),
     start: int | None = typer.Option(None, "--start", help="First context frame within the episode of --data (default 0)."),
+    camera: str | None = CAMERA_OPTION,
 ) -> None:
     """Play the model with the keyboard in a pygame window (arrows/WASD, Space, 0-9; R reset, P pause, Esc quit)."""
     from wm.core.devices import resolve_device
     from wm.core.errors import WMError
-    from wm.core.imagine.context import checkpoint_clips, dataset_context, default_context_length
+    from wm.core.imagine.context import checkpoint_clips, data_camera, dataset_context, default_context_length
     from wm.core.imagine.engine import ImaginationEngine
     from wm.core.imagine.truth import MAX_RECORDED
     from wm.core.loading import load_model
@@ -116,7 +123,7 @@ def play(
     else:
         clips = dataset_context(
             data, world_model.spec, episode=episode or 0, start=start or 0,
-            length=default_context_length(checkpoint), steps=MAX_RECORDED,
+            length=default_context_length(checkpoint), steps=MAX_RECORDED, camera=data_camera(checkpoint, data, camera),
         )  # fmt: skip
     stats = run_play(engine, clips, scale=scale, fps=fps, record=record, seed=seed, steps=steps)
     recorded = f", recorded to [bold]{stats.record}[/]" if stats.record else ""
@@ -130,7 +137,10 @@ def evaluate(
     revision: str | None = REVISION_OPTION,
     trust_remote_code: bool = TRUST_OPTION,
     device: str | None = DEVICE_OPTION,
-    data: Path = typer.Option(..., "--data", help="Dataset to predict (ideally episodes held out from training)."),
+    data: str = typer.Option(
+        ..., "--data", help="Dataset to predict (ideally episodes held out from training): a file, folder or hf://datasets/USER/NAME."
+    ),
+    camera: str | None = CAMERA_OPTION,
     context: int | None = typer.Option(None, "--context", help="Context frames observed (default: the model's data.context_len)."),
     horizons: str = typer.Option("1,5,15,50", "--horizons", help="Comma-separated imagined steps to score."),
     episodes: int = typer.Option(64, "--episodes", help="Windows scored (one per episode while they last)."),
@@ -146,7 +156,7 @@ def evaluate(
     and whether the model reacts to its actions."""
     from wm.core.devices import resolve_device
     from wm.core.errors import WMError
-    from wm.core.imagine.context import default_context_length
+    from wm.core.imagine.context import data_camera, default_context_length
     from wm.core.imagine.evaluate import evaluate as run_evaluate
     from wm.core.imagine.report import plot_report, save_json
     from wm.core.loading import load_model
@@ -161,13 +171,16 @@ def evaluate(
     where = resolve_device(device or "auto", setting="--device")
     world_model, checkpoint = load_model(model, revision, hub=hub, trust_remote_code=trust_remote_code, log=notice)
     context = context or default_context_length(checkpoint)
+    camera = data_camera(checkpoint, data, camera)
     report = run_evaluate(
         world_model, data, context=context, horizons=steps, episodes=episodes, seed=seed,
         spread_steps=spread_steps, spread_actions=spread_actions, device=where,
+        camera=camera,
     )  # fmt: skip
     report.model = model
+    cameras = f" camera {camera if isinstance(camera, str) else ','.join(camera)}" if camera else ""
     console().print(
-        f"[bold]{model}[/] on {data}: context {report.context}, {len(report.windows)} windows, open loop, on {where}"
+        f"[bold]{model}[/] on {data}{cameras}: context {report.context}, {len(report.windows)} windows, open loop, on {where}"
     )
     held = f"spread actions: {report.spread_note} ({', '.join(report.spread_actions)})" if report.spread_actions else ""
     show_evaluation(report.flat(), held)

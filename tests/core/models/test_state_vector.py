@@ -124,3 +124,24 @@ def test_finetuning_across_a_state_vector_reinitialises_or_leaves_out_its_parts(
     assert torch.equal(with_states.get_module("state_norm").std, fitted)  # the new data's standardisation
     assert torch.equal(with_states.encoder.net[0].weight, plain.encoder.net[0].weight)
     load_pretrained(plain, Checkpoint({}, state_spec, with_states.state_dict()), [], "with states")  # parts left out
+
+
+def test_data_states_false_trains_on_pixels_only_and_still_reads_the_state_data(run, tmp_path) -> None:
+    from wm.core.config import load_config
+    from wm.core.imagine.evaluate import evaluate
+    from wm.core.training import Trainer
+
+    _, data = run
+    config = load_config(["default"], [
+        "model.size=xs", "model.depth=4", "model.deter=32", "model.hidden=32", "model.stoch=4", "model.classes=4",
+        f"data.path={data}", "data.image_size=16", "data.states=false", "data.context_clips=2", "data.context_len=3",
+        f"run.dir={tmp_path}", "run.name=pixels", "train.epochs=1", "train.steps_per_epoch=2", "train.batch_size=2",
+        "train.seq_len=4", "train.device=cpu", "train.precision=fp32", "train.eval_at_end=false",
+    ])  # fmt: skip
+    Trainer(config).fit()
+    model, checkpoint = load_model(str(tmp_path / "pixels"))
+    assert model.spec.state_size == checkpoint.spec.state_size == 0
+    assert not {"state_norm", "state_encoder", "state_head"} & set(model.module_names())
+    assert "states" not in checkpoint.context
+    report = evaluate(model, data, context=3, horizons=[1], episodes=2, seed=0, spread_steps=0, device="cpu")
+    assert len(report.windows) == 2

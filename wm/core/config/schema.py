@@ -15,6 +15,7 @@ class DataConfig:
 
     path: str | None = None  # HDF5 file, npz directory, LeRobot folder or hf://datasets/USER/NAME; None = built-in ALE
     camera: list[str] | str | None = None  # LeRobot: video feature(s), "a,b" tiles side by side; None = the first
+    states: bool = True  # feed the data's per-step state vectors (LeRobot observation.state) to the model; false: pixels only
     image_size: int = 64  # frames are resized to image_size x image_size when they differ
     holdout_episodes: int = 1  # episodes kept out of training for samples and eval
     num_workers: int = 0  # DataLoader worker processes

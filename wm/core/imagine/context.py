@@ -103,11 +103,25 @@ def read_window(dataset, spec: DataSpec, episode: int, start: int, stop: int) ->
     return window
 
 
-def dataset_context(path: str | Path, spec: DataSpec, *, episode: int, start: int, length: int, steps: int) -> Context:
-    """``length`` frames of ``episode`` (negative: from the end) from ``start``, with up to ``steps`` recorded after."""
+def data_camera(checkpoint: Checkpoint, path: str | Path, camera: str | None) -> str | list[str] | None:
+    """The camera(s) to read ``path`` with: ``camera`` when given, else for a LeRobot dataset the
+    model's own ``data.camera`` (the features it was trained on), else None."""
+    from wm.core.data.lerobot import is_lerobot
+
+    if camera:
+        return camera
+    return checkpoint.config.get("data", {}).get("camera") if is_lerobot(path) else None
+
+
+def dataset_context(
+    path: str | Path, spec: DataSpec, *, episode: int, start: int, length: int, steps: int,
+    camera: str | list[str] | None = None,
+) -> Context:
+    """``length`` frames of ``episode`` (negative: from the end) from ``start``, with up to ``steps``
+    recorded after; ``camera``: the video feature(s) of a LeRobot dataset (see ``open_dataset``)."""
     from wm.core.data.dataset import open_dataset
 
-    dataset = open_dataset(path)
+    dataset = open_dataset(path, camera)
     check_compatible(dataset.spec, spec, path)
     if not -dataset.num_episodes <= episode < dataset.num_episodes:
         raise WMError(f"--episode {episode}: {path} holds episodes 0..{dataset.num_episodes - 1} (-1 is the last)")

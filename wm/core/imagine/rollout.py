@@ -24,7 +24,7 @@ from wm.core.data.spec import DataSpec
 from wm.core.errors import WMError
 from wm.core.files import atomic_path
 from wm.core.imagine.actions import action_label, parse_actions
-from wm.core.imagine.context import Context, checkpoint_context, dataset_context, default_context_length
+from wm.core.imagine.context import Context, checkpoint_context, data_camera, dataset_context, default_context_length
 from wm.core.imagine.engine import ImaginationEngine
 from wm.core.imagine.grid import each_action_video, held_actions
 from wm.core.imagine.video import FORMATS, labelled, tile, to_pictures, upscale, write_video
@@ -39,7 +39,7 @@ class RolloutOptions:
     steps: int = 50
     fps: float = 15.0
     scale: int = 4
-    data: Path | None = None
+    data: str | None = None  # a dataset path or hf://datasets/USER/NAME
     episode: int = 0  # dataset episode, or checkpoint clip without data
     start: int = 0
     context: int | None = None  # None = the checkpoint's data.context_len (its whole clips without data)
@@ -48,6 +48,7 @@ class RolloutOptions:
     batch: int = 1
     seed: int = 0
     each_action: bool = False  # one tile per action held throughout (grid.py), truth tiles with data
+    camera: str | None = None  # LeRobot data: video feature(s); None = the model's data.camera
 
 
 @dataclass
@@ -99,7 +100,8 @@ def _context(checkpoint: Checkpoint, spec: DataSpec, options: RolloutOptions) ->
         return checkpoint_context(checkpoint, options.episode, options.context)
     length = options.context or default_context_length(checkpoint)
     context = dataset_context(
-        options.data, spec, episode=options.episode, start=options.start, length=length, steps=options.steps
+        options.data, spec, episode=options.episode, start=options.start, length=length, steps=options.steps,
+        camera=data_camera(checkpoint, options.data, options.camera),
     )
     if (options.compare or options.each_action) and len(context.next_frames) < options.steps:
         flag = "--compare" if options.compare else "--each-action --data"

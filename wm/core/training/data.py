@@ -42,7 +42,8 @@ class TrainingData:
             )
         train = list(range(count - holdout))
         size = config.data.image_size
-        spec = dataclasses.replace(dataset.spec, height=size, width=size)
+        state_size = dataset.spec.state_size if config.data.states else 0
+        spec = dataclasses.replace(dataset.spec, height=size, width=size, state_size=state_size)
         holdout_episodes = list(range(count - holdout, count))
         return cls(path, spec, train, holdout_episodes, [int(n) for n in dataset.lengths], config.data.camera)
 
@@ -112,7 +113,8 @@ class TrainingData:
             camera=self.camera,
         )
         batch = next(iter(batches))
-        return {key: batch[key].contiguous() for key in ("frames", "actions", "states") if key in batch}
+        keys = ("frames", "actions", "states") if self.spec.state_size else ("frames", "actions")
+        return {key: batch[key].contiguous() for key in keys if key in batch}
 
 
 def _builtin() -> Path:
